@@ -76,6 +76,36 @@ func crossEntropyGradResidentF64AVX2(loss []float64, ds []float64, logits []floa
 //go:noescape
 func crossEntropyLossResidentF64AVX2(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
 
+// crossEntropyGradScratch3F64AVX2 is CrossEntropyF64AVX2 for the loss and ds, the resident rows of 3 to 6 vectors, through the scratch block.
+//
+//go:noescape
+func crossEntropyGradScratch3F64AVX2(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
+
+// crossEntropyLossScratch3F64AVX2 is CrossEntropyF64AVX2 for the loss alone, the resident rows of 3 to 6 vectors, through the scratch block.
+//
+//go:noescape
+func crossEntropyLossScratch3F64AVX2(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
+
+// crossEntropyGradScratch7F64AVX2 is CrossEntropyF64AVX2 for the loss and ds, the resident rows of 7 to 8 vectors, through the scratch block.
+//
+//go:noescape
+func crossEntropyGradScratch7F64AVX2(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
+
+// crossEntropyLossScratch7F64AVX2 is CrossEntropyF64AVX2 for the loss alone, the resident rows of 7 to 8 vectors, through the scratch block.
+//
+//go:noescape
+func crossEntropyLossScratch7F64AVX2(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
+
+// crossEntropyGradScratch9F64AVX2 is CrossEntropyF64AVX2 for the loss and ds, the resident rows of 9 to 10 vectors, through the scratch block.
+//
+//go:noescape
+func crossEntropyGradScratch9F64AVX2(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
+
+// crossEntropyLossScratch9F64AVX2 is CrossEntropyF64AVX2 for the loss alone, the resident rows of 9 to 10 vectors, through the scratch block.
+//
+//go:noescape
+func crossEntropyLossScratch9F64AVX2(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
+
 // crossEntropyGradMidF64AVX2 is CrossEntropyF64AVX2 for the loss and ds, the four-row or the pair path's rows.
 //
 //go:noescape
@@ -177,6 +207,16 @@ func crossEntropyGradResidentF64AVX512(loss []float64, ds []float64, logits []fl
 //
 //go:noescape
 func crossEntropyLossResidentF64AVX512(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
+
+// crossEntropyGradScratch3F64AVX512 is CrossEntropyF64AVX512 for the loss and ds, the resident rows of 3 to 5 vectors, through the scratch block.
+//
+//go:noescape
+func crossEntropyGradScratch3F64AVX512(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
+
+// crossEntropyLossScratch3F64AVX512 is CrossEntropyF64AVX512 for the loss alone, the resident rows of 3 to 5 vectors, through the scratch block.
+//
+//go:noescape
+func crossEntropyLossScratch3F64AVX512(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
 
 // crossEntropyGradMidF64AVX512 is CrossEntropyF64AVX512 for the loss and ds, the four-row or the pair path's rows.
 //

@@ -24107,7 +24107,7 @@ TEXT ·CrossEntropyF64AVX2(SB), NOSPLIT, $0-112
 	// takes time quadratic in a function's length.
 	MOVQ  cols+96(FP), AX
 	MOVQ  ds_len+32(FP), CX
-	CMPQ  AX, $0x00000010
+	CMPQ  AX, $0x00000008
 	JA    part1
 	TESTQ CX, CX
 	JE    lossResident
@@ -24117,8 +24117,38 @@ lossResident:
 	JMP ·crossEntropyLossResidentF64AVX2+0(SB)
 
 part1:
-	CMPQ  AX, $0x00000040
+	CMPQ  AX, $0x00000018
 	JA    part2
+	TESTQ CX, CX
+	JE    lossScratch3
+	JMP   ·crossEntropyGradScratch3F64AVX2+0(SB)
+
+lossScratch3:
+	JMP ·crossEntropyLossScratch3F64AVX2+0(SB)
+
+part2:
+	CMPQ  AX, $0x00000020
+	JA    part3
+	TESTQ CX, CX
+	JE    lossScratch7
+	JMP   ·crossEntropyGradScratch7F64AVX2+0(SB)
+
+lossScratch7:
+	JMP ·crossEntropyLossScratch7F64AVX2+0(SB)
+
+part3:
+	CMPQ  AX, $0x00000028
+	JA    part4
+	TESTQ CX, CX
+	JE    lossScratch9
+	JMP   ·crossEntropyGradScratch9F64AVX2+0(SB)
+
+lossScratch9:
+	JMP ·crossEntropyLossScratch9F64AVX2+0(SB)
+
+part4:
+	CMPQ  AX, $0x00000040
+	JA    part5
 	TESTQ CX, CX
 	JE    lossMid
 	JMP   ·crossEntropyGradMidF64AVX2+0(SB)
@@ -24126,7 +24156,7 @@ part1:
 lossMid:
 	JMP ·crossEntropyLossMidF64AVX2+0(SB)
 
-part2:
+part5:
 	TESTQ CX, CX
 	JE    lossLong
 	JMP   ·crossEntropyGradLongF64AVX2+0(SB)
@@ -24136,7 +24166,7 @@ lossLong:
 
 // func crossEntropyGradResidentF64AVX2(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
 // Requires: AVX, AVX2, FMA3
-TEXT ·crossEntropyGradResidentF64AVX2(SB), $1104-112
+TEXT ·crossEntropyGradResidentF64AVX2(SB), $1872-112
 	MOVQ loss_base+0(FP), AX
 	MOVQ ds_base+24(FP), CX
 	MOVQ logits_base+48(FP), DX
@@ -25798,6 +25828,1504 @@ d_r2ospecial:
 	JMP    d_r2onext
 
 d_r2skip:
+	// Longer rows are not this function's (see rowsPart.cols).
+done:
+	VZEROUPPER
+	RET
+
+// func crossEntropyLossResidentF64AVX2(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
+// Requires: AVX, AVX2, FMA3
+TEXT ·crossEntropyLossResidentF64AVX2(SB), $1872-112
+	MOVQ loss_base+0(FP), AX
+	MOVQ ds_base+24(FP), CX
+	MOVQ logits_base+48(FP), CX
+	MOVQ labels_base+72(FP), DX
+	MOVQ labels_len+80(FP), BX
+	MOVQ cols+96(FP), SI
+
+	// The row-tail mask depends only on cols.
+	MOVQ    SI, DI
+	ANDQ    $0x00000003, DI
+	SHLQ    $0x03, DI
+	NEGQ    DI
+	LEAQ    masktab<>+0(SB), R8
+	VMOVDQU 32(R8)(DI*1), Y0
+
+	// The next row's data, prefetched by the exp pass (see prefetchRowBytes).
+	MOVQ SI, DI
+	SHLQ $0x03, DI
+	CMPQ DI, $0x00040000
+	JBE  pfnext
+	XORQ DI, DI
+
+pfnext:
+	// Rows of 1 float64 vectors, the last masked: resident.
+	CMPQ    SI, $0x00000004
+	JA      l_r1skip
+	MOVQ    SI, DI
+	SUBQ    $0x00000000, DI
+	SHLQ    $0x03, DI
+	NEGQ    DI
+	LEAQ    masktab<>+0(SB), R8
+	VMOVDQU 32(R8)(DI*1), Y0
+	MOVQ    SI, R8
+	SHLQ    $0x03, R8
+	LEAQ    (R8)(R8*2), R9
+	MOVQ    $0x00000000, 408(SP)
+
+l_r1groups:
+	CMPQ  BX, $0x04
+	JL    l_r1rest
+	MOVL  (DX), DI
+	ORL   4(DX), DI
+	ORL   8(DX), DI
+	ORL   12(DX), DI
+	TESTL DI, DI
+	JS    l_r1bail
+	LEAQ  (CX)(R9*1), DI
+
+	// Load the rows, each target's lane (and the tail's) -Inf; the others' max.
+	VPBROADCASTD (DX), Y1
+	VMASKMOVPD   (CX), Y0, Y2
+	VMOVUPD      pool<>+6656(SB), Y3
+	VBLENDVPD    Y0, Y2, Y3, Y2
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y1
+	VBLENDVPD    Y1, pool<>+6656(SB), Y2, Y2
+	VPBROADCASTD 4(DX), Y1
+	VMASKMOVPD   (CX)(R8*1), Y0, Y3
+	VMOVUPD      pool<>+6656(SB), Y4
+	VBLENDVPD    Y0, Y3, Y4, Y3
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y1
+	VBLENDVPD    Y1, pool<>+6656(SB), Y3, Y3
+	VPBROADCASTD 8(DX), Y1
+	VMASKMOVPD   (CX)(R8*2), Y0, Y4
+	VMOVUPD      pool<>+6656(SB), Y5
+	VBLENDVPD    Y0, Y4, Y5, Y4
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y1
+	VBLENDVPD    Y1, pool<>+6656(SB), Y4, Y4
+	VPBROADCASTD 12(DX), Y1
+	VMASKMOVPD   (DI), Y0, Y5
+	VMOVUPD      pool<>+6656(SB), Y6
+	VBLENDVPD    Y0, Y5, Y6, Y5
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y1
+	VBLENDVPD    Y1, pool<>+6656(SB), Y5, Y5
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y4, Y2, Y1
+	VPERM2F128 $0x31, Y4, Y2, Y6
+	VMAXPD     Y1, Y6, Y6
+	VPERM2F128 $0x20, Y5, Y3, Y1
+	VPERM2F128 $0x31, Y5, Y3, Y7
+	VMAXPD     Y1, Y7, Y7
+	VUNPCKLPD  Y7, Y6, Y1
+	VUNPCKHPD  Y7, Y6, Y6
+	VMAXPD     Y1, Y6, Y6
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (DX), R10
+	LEAQ         (CX)(R10*8), R10
+	VBROADCASTSD (R10), Y1
+	MOVLQSX      4(DX), R10
+	LEAQ         (CX)(R10*8), R10
+	VBROADCASTSD (R10)(R8*1), Y7
+	MOVLQSX      8(DX), R10
+	LEAQ         (CX)(R10*8), R10
+	VBROADCASTSD (R10)(R8*2), Y8
+	MOVLQSX      12(DX), R10
+	LEAQ         (DI)(R10*8), R10
+	VBROADCASTSD (R10), Y9
+	VBLENDPD     $0x0a, Y7, Y1, Y1
+	VBLENDPD     $0x0a, Y9, Y8, Y8
+	VBLENDPD     $0x0c, Y8, Y1, Y1
+	VMAXPD       Y1, Y6, Y7
+
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
+	VSUBPD  Y7, Y6, Y6
+	VMOVUPD pool<>+9344(SB), Y8
+	VCMPPD  $0x16, Y6, Y8, Y6
+	VPTEST  Y6, Y6
+	JNE     l_r1bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y7, Y6
+	VPCMPEQQ pool<>+6784(SB), Y6, Y6
+	VPTEST   Y6, Y6
+	JNE      l_r1bail
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i.
+	VMOVUPD pool<>+9472(SB), Y6
+	VSUBPD  Y7, Y1, Y1
+	VMOVAPD Y1, Y8
+	VMOVUPD Y1, 152(SP)
+
+	// Exp pass: e = exp(s - max) in place, with e_t's.
+	VPERMPD $0x00, Y7, Y1
+	VSUBPD  Y1, Y2, Y2
+	VPERMPD $0x55, Y7, Y1
+	VSUBPD  Y1, Y3, Y3
+	VPERMPD $0xaa, Y7, Y1
+	VSUBPD  Y1, Y4, Y4
+	VPERMPD $0xff, Y7, Y1
+	VSUBPD  Y1, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y2, Y6, Y2
+	VMOVUPD     pool<>+7040(SB), Y1
+	VFMADD231PD pool<>+7168(SB), Y2, Y1
+	VMAXPD      Y3, Y6, Y3
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y3, Y7
+	VSUBPD      pool<>+7040(SB), Y1, Y9
+	VMOVUPD     Y2, Y2
+	VFMADD231PD pool<>+7296(SB), Y9, Y2
+	VFMADD231PD pool<>+7424(SB), Y9, Y2
+	VSUBPD      pool<>+7040(SB), Y7, Y10
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y10, Y3
+	VFMADD231PD pool<>+7424(SB), Y10, Y3
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y2, Y9
+	VFMADD213PD pool<>+7680(SB), Y3, Y10
+	VFMADD213PD pool<>+7808(SB), Y2, Y9
+	VFMADD213PD pool<>+7808(SB), Y3, Y10
+	VFMADD213PD pool<>+7936(SB), Y2, Y9
+	VFMADD213PD pool<>+7936(SB), Y3, Y10
+	VFMADD213PD pool<>+8064(SB), Y2, Y9
+	VFMADD213PD pool<>+8064(SB), Y3, Y10
+	VFMADD213PD pool<>+8192(SB), Y2, Y9
+	VFMADD213PD pool<>+8192(SB), Y3, Y10
+	VFMADD213PD pool<>+8320(SB), Y2, Y9
+	VFMADD213PD pool<>+8320(SB), Y3, Y10
+	VFMADD213PD pool<>+8448(SB), Y2, Y9
+	VFMADD213PD pool<>+8448(SB), Y3, Y10
+	VFMADD213PD pool<>+8576(SB), Y2, Y9
+	VFMADD213PD pool<>+8576(SB), Y3, Y10
+	VMULPD      Y2, Y2, Y11
+	VFMADD213PD Y2, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y3, Y3, Y2
+	VFMADD213PD Y3, Y2, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y1, Y1
+	VPADDQ pool<>+2432(SB), Y1, Y1
+	VMULPD Y1, Y9, Y2
+	VPSLLQ $0x34, Y7, Y7
+	VPADDQ pool<>+2432(SB), Y7, Y7
+	VMULPD Y7, Y10, Y3
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y6, Y4
+	VMOVUPD     pool<>+7040(SB), Y1
+	VFMADD231PD pool<>+7168(SB), Y4, Y1
+	VMAXPD      Y5, Y6, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y1, Y9
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y9, Y4
+	VFMADD231PD pool<>+7424(SB), Y9, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y10
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y10, Y5
+	VFMADD231PD pool<>+7424(SB), Y10, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y4, Y9
+	VFMADD213PD pool<>+7680(SB), Y5, Y10
+	VFMADD213PD pool<>+7808(SB), Y4, Y9
+	VFMADD213PD pool<>+7808(SB), Y5, Y10
+	VFMADD213PD pool<>+7936(SB), Y4, Y9
+	VFMADD213PD pool<>+7936(SB), Y5, Y10
+	VFMADD213PD pool<>+8064(SB), Y4, Y9
+	VFMADD213PD pool<>+8064(SB), Y5, Y10
+	VFMADD213PD pool<>+8192(SB), Y4, Y9
+	VFMADD213PD pool<>+8192(SB), Y5, Y10
+	VFMADD213PD pool<>+8320(SB), Y4, Y9
+	VFMADD213PD pool<>+8320(SB), Y5, Y10
+	VFMADD213PD pool<>+8448(SB), Y4, Y9
+	VFMADD213PD pool<>+8448(SB), Y5, Y10
+	VFMADD213PD pool<>+8576(SB), Y4, Y9
+	VFMADD213PD pool<>+8576(SB), Y5, Y10
+	VMULPD      Y4, Y4, Y11
+	VFMADD213PD Y4, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y1, Y1
+	VPADDQ pool<>+2432(SB), Y1, Y1
+	VMULPD Y1, Y9, Y4
+	VPSLLQ $0x34, Y7, Y7
+	VPADDQ pool<>+2432(SB), Y7, Y7
+	VMULPD Y7, Y10, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y8, Y6, Y8
+	VMOVUPD     pool<>+7040(SB), Y1
+	VFMADD231PD pool<>+7168(SB), Y8, Y1
+	VSUBPD      pool<>+7040(SB), Y1, Y6
+	VMOVUPD     Y8, Y7
+	VFMADD231PD pool<>+7296(SB), Y6, Y7
+	VFMADD231PD pool<>+7424(SB), Y6, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y6
+	VFMADD213PD pool<>+7680(SB), Y7, Y6
+	VFMADD213PD pool<>+7808(SB), Y7, Y6
+	VFMADD213PD pool<>+7936(SB), Y7, Y6
+	VFMADD213PD pool<>+8064(SB), Y7, Y6
+	VFMADD213PD pool<>+8192(SB), Y7, Y6
+	VFMADD213PD pool<>+8320(SB), Y7, Y6
+	VFMADD213PD pool<>+8448(SB), Y7, Y6
+	VFMADD213PD pool<>+8576(SB), Y7, Y6
+	VMULPD      Y7, Y7, Y8
+	VFMADD213PD Y7, Y8, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y1, Y1
+	VPADDQ pool<>+2432(SB), Y1, Y1
+	VMULPD Y1, Y6, Y8
+
+	// O, row i in lane i.
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y4, Y2, Y1
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VADDPD     Y1, Y2, Y2
+	VPERM2F128 $0x20, Y5, Y3, Y1
+	VPERM2F128 $0x31, Y5, Y3, Y3
+	VADDPD     Y1, Y3, Y3
+	VUNPCKLPD  Y3, Y2, Y1
+	VUNPCKHPD  Y3, Y2, Y2
+	VADDPD     Y1, Y2, Y2
+	VMOVUPD    152(SP), Y1
+	CMPQ       408(SP), $0x00
+	JE         l_r1gnopend
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y3
+	VMOVUPD 280(SP), Y4
+	VMOVUPD 344(SP), Y5
+	VADDPD  Y4, Y3, Y6
+	VMOVAPD Y6, Y6
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y6, Y7
+	VPCMPGTQ pool<>+1920(SB), Y7, Y9
+	VPADDQ   pool<>+2048(SB), Y9, Y10
+	VPSLLQ   $0x34, Y10, Y10
+	VORPD    Y10, Y7, Y7
+	VPSRLQ   $0x34, Y6, Y10
+	VPSUBQ   Y9, Y10, Y10
+	VORPD    pool<>+2176(SB), Y10, Y10
+	VSUBPD   pool<>+2304(SB), Y10, Y10
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y7, Y9
+	VADDPD      pool<>+2432(SB), Y7, Y7
+	VDIVPD      Y7, Y9, Y9
+	VMULPD      Y9, Y9, Y7
+	VMOVUPD     pool<>+8704(SB), Y11
+	VFMADD213PD pool<>+8832(SB), Y7, Y11
+	VFMADD213PD pool<>+8960(SB), Y7, Y11
+	VFMADD213PD pool<>+9088(SB), Y7, Y11
+	VFMADD213PD pool<>+9216(SB), Y7, Y11
+	VFMADD213PD pool<>+2560(SB), Y7, Y11
+	VFMADD213PD pool<>+2688(SB), Y7, Y11
+	VFMADD213PD pool<>+2816(SB), Y7, Y11
+	VFMADD213PD pool<>+2944(SB), Y7, Y11
+	VFMADD213PD pool<>+3072(SB), Y7, Y11
+	VMULPD      Y9, Y11, Y11
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y10, Y11
+	VFMADD231PD pool<>+3328(SB), Y10, Y11
+	VXORPD      Y9, Y9, Y9
+	VFMADD231PD Y9, Y6, Y11
+	VMOVAPD     Y11, Y6
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y3, Y3, Y7
+	VADDPD      Y4, Y7, Y7
+	VDIVPD      Y7, Y4, Y7
+	VMULPD      Y7, Y7, Y9
+	VMOVUPD     pool<>+6016(SB), Y10
+	VFMADD213PD pool<>+6144(SB), Y9, Y10
+	VFMADD213PD pool<>+6272(SB), Y9, Y10
+	VFMADD213PD pool<>+6400(SB), Y9, Y10
+	VFMADD213PD pool<>+6528(SB), Y9, Y10
+	VFMADD213PD pool<>+4096(SB), Y9, Y10
+	VFMADD213PD pool<>+4224(SB), Y9, Y10
+	VFMADD213PD pool<>+4352(SB), Y9, Y10
+	VFMADD213PD pool<>+4480(SB), Y9, Y10
+	VMULPD      Y9, Y10, Y10
+	VADDPD      Y7, Y7, Y7
+	VFMADD213PD Y7, Y7, Y10
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y5, Y6, Y5
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y6
+	VMULPD    pool<>+4736(SB), Y3, Y7
+	VCMPPD    $0x12, Y3, Y6, Y3
+	VCMPPD    $0x12, Y7, Y4, Y4
+	VANDPD    Y4, Y3, Y3
+	VBLENDVPD Y3, Y10, Y5, Y5
+	VMOVUPD   Y5, -32(AX)
+
+l_r1gnopend:
+	// This group's losses pending.
+	VMOVUPD Y8, 216(SP)
+	VMOVUPD Y2, 280(SP)
+	VMOVUPD Y1, 344(SP)
+	MOVQ    $0x00000001, 408(SP)
+	LEAQ    (CX)(R8*4), CX
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000010, DX
+	SUBQ    $0x04, BX
+	JMP     l_r1groups
+
+l_r1bail:
+	MOVQ $0x00000004, 112(SP)
+	JMP  l_r1flush
+
+l_r1rest:
+	MOVQ BX, 112(SP)
+
+l_r1flush:
+	CMPQ 408(SP), $0x00
+	JE   l_r1solo
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y1
+	VMOVUPD 280(SP), Y2
+	VMOVUPD 344(SP), Y3
+	VADDPD  Y2, Y1, Y4
+	VMOVAPD Y4, Y4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y4, Y5
+	VPCMPGTQ pool<>+1920(SB), Y5, Y6
+	VPADDQ   pool<>+2048(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+2176(SB), Y7, Y7
+	VSUBPD   pool<>+2304(SB), Y7, Y7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y5, Y6
+	VADDPD      pool<>+2432(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+8704(SB), Y8
+	VFMADD213PD pool<>+8832(SB), Y5, Y8
+	VFMADD213PD pool<>+8960(SB), Y5, Y8
+	VFMADD213PD pool<>+9088(SB), Y5, Y8
+	VFMADD213PD pool<>+9216(SB), Y5, Y8
+	VFMADD213PD pool<>+2560(SB), Y5, Y8
+	VFMADD213PD pool<>+2688(SB), Y5, Y8
+	VFMADD213PD pool<>+2816(SB), Y5, Y8
+	VFMADD213PD pool<>+2944(SB), Y5, Y8
+	VFMADD213PD pool<>+3072(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
+	VFMADD231PD pool<>+3328(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y5
+	VADDPD      Y2, Y5, Y5
+	VDIVPD      Y5, Y2, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD213PD pool<>+6144(SB), Y6, Y7
+	VFMADD213PD pool<>+6272(SB), Y6, Y7
+	VFMADD213PD pool<>+6400(SB), Y6, Y7
+	VFMADD213PD pool<>+6528(SB), Y6, Y7
+	VFMADD213PD pool<>+4096(SB), Y6, Y7
+	VFMADD213PD pool<>+4224(SB), Y6, Y7
+	VFMADD213PD pool<>+4352(SB), Y6, Y7
+	VFMADD213PD pool<>+4480(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y3, Y4, Y3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y4
+	VMULPD    pool<>+4736(SB), Y1, Y5
+	VCMPPD    $0x12, Y1, Y4, Y1
+	VCMPPD    $0x12, Y5, Y2, Y2
+	VANDPD    Y2, Y1, Y1
+	VBLENDVPD Y1, Y7, Y3, Y3
+	VMOVUPD   Y3, -32(AX)
+	MOVQ      $0x00000000, 408(SP)
+
+l_r1solo:
+	CMPQ  112(SP), $0x00
+	JNE   l_r1one
+	TESTQ BX, BX
+	JE    done
+	JMP   l_r1groups
+
+l_r1one:
+	MOVLQSX (DX), DI
+	TESTQ   DI, DI
+	JS      l_r1oignored
+
+	// Load the rows, each target's lane (and the tail's) -Inf; the others' max.
+	VPBROADCASTD (DX), Y1
+	VMASKMOVPD   (CX), Y0, Y2
+	VMOVUPD      pool<>+6656(SB), Y3
+	VBLENDVPD    Y0, Y2, Y3, Y2
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y1
+	VBLENDVPD    Y1, pool<>+6656(SB), Y2, Y2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y2, Y2, Y1
+	VPERM2F128 $0x31, Y2, Y2, Y3
+	VMAXPD     Y1, Y3, Y3
+	VPERM2F128 $0x20, Y2, Y2, Y1
+	VPERM2F128 $0x31, Y2, Y2, Y4
+	VMAXPD     Y1, Y4, Y4
+	VUNPCKLPD  Y4, Y3, Y1
+	VUNPCKHPD  Y4, Y3, Y3
+	VMAXPD     Y1, Y3, Y3
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (DX), DI
+	VBROADCASTSD (CX)(DI*8), Y1
+	VMAXPD       Y1, Y3, Y4
+
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
+	VSUBPD  Y4, Y3, Y3
+	VMOVUPD pool<>+9344(SB), Y5
+	VCMPPD  $0x16, Y3, Y5, Y3
+	VPTEST  Y3, Y3
+	JNE     l_r1ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y4, Y3
+	VPCMPEQQ pool<>+6784(SB), Y3, Y3
+	VPTEST   Y3, Y3
+	JNE      l_r1ospecial
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i.
+	VMOVUPD pool<>+9472(SB), Y3
+	VSUBPD  Y4, Y1, Y1
+	VMOVAPD Y1, Y5
+	VMOVUPD Y1, 152(SP)
+
+	// Exp pass: e = exp(s - max) in place, with e_t's.
+	VPERMPD $0x00, Y4, Y1
+	VSUBPD  Y1, Y2, Y2
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y2, Y3, Y2
+	VMOVUPD     pool<>+7040(SB), Y1
+	VFMADD231PD pool<>+7168(SB), Y2, Y1
+	VMAXPD      Y5, Y3, Y5
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y5, Y3
+	VSUBPD      pool<>+7040(SB), Y1, Y4
+	VMOVUPD     Y2, Y2
+	VFMADD231PD pool<>+7296(SB), Y4, Y2
+	VFMADD231PD pool<>+7424(SB), Y4, Y2
+	VSUBPD      pool<>+7040(SB), Y3, Y6
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y6, Y5
+	VFMADD231PD pool<>+7424(SB), Y6, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y4
+	VMOVUPD     pool<>+7552(SB), Y6
+	VFMADD213PD pool<>+7680(SB), Y2, Y4
+	VFMADD213PD pool<>+7680(SB), Y5, Y6
+	VFMADD213PD pool<>+7808(SB), Y2, Y4
+	VFMADD213PD pool<>+7808(SB), Y5, Y6
+	VFMADD213PD pool<>+7936(SB), Y2, Y4
+	VFMADD213PD pool<>+7936(SB), Y5, Y6
+	VFMADD213PD pool<>+8064(SB), Y2, Y4
+	VFMADD213PD pool<>+8064(SB), Y5, Y6
+	VFMADD213PD pool<>+8192(SB), Y2, Y4
+	VFMADD213PD pool<>+8192(SB), Y5, Y6
+	VFMADD213PD pool<>+8320(SB), Y2, Y4
+	VFMADD213PD pool<>+8320(SB), Y5, Y6
+	VFMADD213PD pool<>+8448(SB), Y2, Y4
+	VFMADD213PD pool<>+8448(SB), Y5, Y6
+	VFMADD213PD pool<>+8576(SB), Y2, Y4
+	VFMADD213PD pool<>+8576(SB), Y5, Y6
+	VMULPD      Y2, Y2, Y7
+	VFMADD213PD Y2, Y7, Y4
+	VADDPD      pool<>+2432(SB), Y4, Y4
+	VMULPD      Y5, Y5, Y2
+	VFMADD213PD Y5, Y2, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y1, Y1
+	VPADDQ pool<>+2432(SB), Y1, Y1
+	VMULPD Y1, Y4, Y2
+	VPSLLQ $0x34, Y3, Y3
+	VPADDQ pool<>+2432(SB), Y3, Y3
+	VMULPD Y3, Y6, Y5
+
+	// O, row i in lane i.
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y2, Y2, Y1
+	VPERM2F128 $0x31, Y2, Y2, Y3
+	VADDPD     Y1, Y3, Y3
+	VPERM2F128 $0x20, Y2, Y2, Y1
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VADDPD     Y1, Y2, Y2
+	VUNPCKLPD  Y2, Y3, Y1
+	VUNPCKHPD  Y2, Y3, Y2
+	VADDPD     Y1, Y2, Y2
+	VADDPD     Y2, Y5, Y1
+	VMOVAPD    Y1, Y1
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y1, Y3
+	VPCMPGTQ pool<>+1920(SB), Y3, Y4
+	VPADDQ   pool<>+2048(SB), Y4, Y6
+	VPSLLQ   $0x34, Y6, Y6
+	VORPD    Y6, Y3, Y3
+	VPSRLQ   $0x34, Y1, Y6
+	VPSUBQ   Y4, Y6, Y6
+	VORPD    pool<>+2176(SB), Y6, Y6
+	VSUBPD   pool<>+2304(SB), Y6, Y6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y3, Y4
+	VADDPD      pool<>+2432(SB), Y3, Y3
+	VDIVPD      Y3, Y4, Y4
+	VMULPD      Y4, Y4, Y3
+	VMOVUPD     pool<>+8704(SB), Y7
+	VFMADD213PD pool<>+8832(SB), Y3, Y7
+	VFMADD213PD pool<>+8960(SB), Y3, Y7
+	VFMADD213PD pool<>+9088(SB), Y3, Y7
+	VFMADD213PD pool<>+9216(SB), Y3, Y7
+	VFMADD213PD pool<>+2560(SB), Y3, Y7
+	VFMADD213PD pool<>+2688(SB), Y3, Y7
+	VFMADD213PD pool<>+2816(SB), Y3, Y7
+	VFMADD213PD pool<>+2944(SB), Y3, Y7
+	VFMADD213PD pool<>+3072(SB), Y3, Y7
+	VMULPD      Y4, Y7, Y7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y6, Y7
+	VFMADD231PD pool<>+3328(SB), Y6, Y7
+	VXORPD      Y4, Y4, Y4
+	VFMADD231PD Y4, Y1, Y7
+	VMOVAPD     Y7, Y1
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y5, Y5, Y3
+	VADDPD      Y2, Y3, Y3
+	VDIVPD      Y3, Y2, Y3
+	VMULPD      Y3, Y3, Y4
+	VMOVUPD     pool<>+6016(SB), Y6
+	VFMADD213PD pool<>+6144(SB), Y4, Y6
+	VFMADD213PD pool<>+6272(SB), Y4, Y6
+	VFMADD213PD pool<>+6400(SB), Y4, Y6
+	VFMADD213PD pool<>+6528(SB), Y4, Y6
+	VFMADD213PD pool<>+4096(SB), Y4, Y6
+	VFMADD213PD pool<>+4224(SB), Y4, Y6
+	VFMADD213PD pool<>+4352(SB), Y4, Y6
+	VFMADD213PD pool<>+4480(SB), Y4, Y6
+	VMULPD      Y4, Y6, Y6
+	VADDPD      Y3, Y3, Y3
+	VFMADD213PD Y3, Y3, Y6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VMOVUPD 152(SP), Y3
+	VSUBPD  Y3, Y1, Y1
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y3
+	VMULPD    pool<>+4736(SB), Y5, Y4
+	VCMPPD    $0x12, Y5, Y3, Y3
+	VCMPPD    $0x12, Y4, Y2, Y2
+	VANDPD    Y2, Y3, Y3
+	VBLENDVPD Y3, Y6, Y1, Y1
+	VMOVSD    X1, (AX)
+
+l_r1onext:
+	LEAQ (CX)(SI*8), CX
+	ADDQ $0x00000008, AX
+	ADDQ $0x00000004, DX
+	DECQ BX
+	DECQ 112(SP)
+	JMP  l_r1solo
+
+l_r1oignored:
+	MOVQ $0x00000000, (AX)
+	JMP  l_r1onext
+
+l_r1ospecial:
+	VMOVSD pool<>+5120(SB), X1
+	VMOVSD X1, (AX)
+	JMP    l_r1onext
+
+l_r1skip:
+	// Rows of 2 float64 vectors, the last masked: resident.
+	CMPQ    SI, $0x00000008
+	JA      l_r2skip
+	MOVQ    SI, DI
+	SUBQ    $0x00000004, DI
+	SHLQ    $0x03, DI
+	NEGQ    DI
+	LEAQ    masktab<>+0(SB), R8
+	VMOVDQU 32(R8)(DI*1), Y0
+	MOVQ    SI, R8
+	SHLQ    $0x03, R8
+	LEAQ    (R8)(R8*2), R9
+	MOVQ    $0x00000000, 408(SP)
+
+l_r2groups:
+	CMPQ  BX, $0x04
+	JL    l_r2rest
+	MOVL  (DX), DI
+	ORL   4(DX), DI
+	ORL   8(DX), DI
+	ORL   12(DX), DI
+	TESTL DI, DI
+	JS    l_r2bail
+	LEAQ  (CX)(R9*1), DI
+
+	// Load the rows, each target's lane (and the tail's) -Inf; the others' max.
+	VPBROADCASTD (DX), Y1
+	VMOVUPD      (CX), Y2
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
+	VBLENDVPD    Y3, pool<>+6656(SB), Y2, Y2
+	VMASKMOVPD   32(CX), Y0, Y3
+	VMOVUPD      pool<>+6656(SB), Y4
+	VBLENDVPD    Y0, Y3, Y4, Y3
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y1, Y1
+	VBLENDVPD    Y1, pool<>+6656(SB), Y3, Y3
+	VMAXPD       Y3, Y2, Y1
+	VPBROADCASTD 4(DX), Y4
+	VMOVUPD      (CX)(R8*1), Y5
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y4, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMASKMOVPD   32(CX)(R8*1), Y0, Y6
+	VMOVUPD      pool<>+6656(SB), Y7
+	VBLENDVPD    Y0, Y6, Y7, Y6
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y4, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y6, Y6
+	VMAXPD       Y6, Y5, Y4
+	VPBROADCASTD 8(DX), Y7
+	VMOVUPD      (CX)(R8*2), Y8
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y7, Y9
+	VBLENDVPD    Y9, pool<>+6656(SB), Y8, Y8
+	VMASKMOVPD   32(CX)(R8*2), Y0, Y9
+	VMOVUPD      pool<>+6656(SB), Y10
+	VBLENDVPD    Y0, Y9, Y10, Y9
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y7, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y9, Y9
+	VMAXPD       Y9, Y8, Y7
+	VPBROADCASTD 12(DX), Y10
+	VMOVUPD      (DI), Y11
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y10, Y12
+	VBLENDVPD    Y12, pool<>+6656(SB), Y11, Y11
+	VMASKMOVPD   32(DI), Y0, Y12
+	VMOVUPD      pool<>+6656(SB), Y13
+	VBLENDVPD    Y0, Y12, Y13, Y12
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y10, Y10
+	VBLENDVPD    Y10, pool<>+6656(SB), Y12, Y12
+	VMAXPD       Y12, Y11, Y10
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y7, Y1, Y13
+	VPERM2F128 $0x31, Y7, Y1, Y1
+	VMAXPD     Y13, Y1, Y1
+	VPERM2F128 $0x20, Y10, Y4, Y7
+	VPERM2F128 $0x31, Y10, Y4, Y4
+	VMAXPD     Y7, Y4, Y4
+	VUNPCKLPD  Y4, Y1, Y7
+	VUNPCKHPD  Y4, Y1, Y1
+	VMAXPD     Y7, Y1, Y1
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (DX), R10
+	LEAQ         (CX)(R10*8), R10
+	VBROADCASTSD (R10), Y4
+	MOVLQSX      4(DX), R10
+	LEAQ         (CX)(R10*8), R10
+	VBROADCASTSD (R10)(R8*1), Y7
+	MOVLQSX      8(DX), R10
+	LEAQ         (CX)(R10*8), R10
+	VBROADCASTSD (R10)(R8*2), Y10
+	MOVLQSX      12(DX), R10
+	LEAQ         (DI)(R10*8), R10
+	VBROADCASTSD (R10), Y13
+	VBLENDPD     $0x0a, Y7, Y4, Y4
+	VBLENDPD     $0x0a, Y13, Y10, Y10
+	VBLENDPD     $0x0c, Y10, Y4, Y4
+	VMAXPD       Y4, Y1, Y7
+
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
+	VSUBPD  Y7, Y1, Y1
+	VMOVUPD pool<>+9344(SB), Y10
+	VCMPPD  $0x16, Y1, Y10, Y1
+	VPTEST  Y1, Y1
+	JNE     l_r2bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y7, Y1
+	VPCMPEQQ pool<>+6784(SB), Y1, Y1
+	VPTEST   Y1, Y1
+	JNE      l_r2bail
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i.
+	VMOVUPD pool<>+9472(SB), Y1
+	VSUBPD  Y7, Y4, Y4
+	VMOVAPD Y4, Y10
+	VMOVUPD Y4, 152(SP)
+
+	// Exp pass: e = exp(s - max) in place, with e_t's.
+	VPERMPD $0x00, Y7, Y4
+	VSUBPD  Y4, Y2, Y2
+	VSUBPD  Y4, Y3, Y3
+	VPERMPD $0x55, Y7, Y4
+	VSUBPD  Y4, Y5, Y5
+	VSUBPD  Y4, Y6, Y6
+	VPERMPD $0xaa, Y7, Y4
+	VSUBPD  Y4, Y8, Y8
+	VSUBPD  Y4, Y9, Y9
+	VPERMPD $0xff, Y7, Y4
+	VSUBPD  Y4, Y11, Y11
+	VSUBPD  Y4, Y12, Y12
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y2, Y1, Y2
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y2, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y7
+	VMOVUPD     Y2, Y2
+	VFMADD231PD pool<>+7296(SB), Y7, Y2
+	VFMADD231PD pool<>+7424(SB), Y7, Y2
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y2, Y7
+	VFMADD213PD pool<>+7808(SB), Y2, Y7
+	VFMADD213PD pool<>+7936(SB), Y2, Y7
+	VFMADD213PD pool<>+8064(SB), Y2, Y7
+	VFMADD213PD pool<>+8192(SB), Y2, Y7
+	VFMADD213PD pool<>+8320(SB), Y2, Y7
+	VFMADD213PD pool<>+8448(SB), Y2, Y7
+	VFMADD213PD pool<>+8576(SB), Y2, Y7
+	VMULPD      Y2, Y2, Y13
+	VFMADD213PD Y2, Y13, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y4, Y4
+	VPADDQ pool<>+2432(SB), Y4, Y4
+	VMULPD Y4, Y7, Y2
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y1, Y3
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y3, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y7
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y7, Y3
+	VFMADD231PD pool<>+7424(SB), Y7, Y3
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y3, Y7
+	VFMADD213PD pool<>+7808(SB), Y3, Y7
+	VFMADD213PD pool<>+7936(SB), Y3, Y7
+	VFMADD213PD pool<>+8064(SB), Y3, Y7
+	VFMADD213PD pool<>+8192(SB), Y3, Y7
+	VFMADD213PD pool<>+8320(SB), Y3, Y7
+	VFMADD213PD pool<>+8448(SB), Y3, Y7
+	VFMADD213PD pool<>+8576(SB), Y3, Y7
+	VMULPD      Y3, Y3, Y13
+	VFMADD213PD Y3, Y13, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y4, Y4
+	VPADDQ pool<>+2432(SB), Y4, Y4
+	VMULPD Y4, Y7, Y3
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y5, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y7
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y7, Y5
+	VFMADD231PD pool<>+7424(SB), Y7, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y5, Y7
+	VFMADD213PD pool<>+7808(SB), Y5, Y7
+	VFMADD213PD pool<>+7936(SB), Y5, Y7
+	VFMADD213PD pool<>+8064(SB), Y5, Y7
+	VFMADD213PD pool<>+8192(SB), Y5, Y7
+	VFMADD213PD pool<>+8320(SB), Y5, Y7
+	VFMADD213PD pool<>+8448(SB), Y5, Y7
+	VFMADD213PD pool<>+8576(SB), Y5, Y7
+	VMULPD      Y5, Y5, Y13
+	VFMADD213PD Y5, Y13, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y4, Y4
+	VPADDQ pool<>+2432(SB), Y4, Y4
+	VMULPD Y4, Y7, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y6, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y7
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y7, Y6
+	VFMADD231PD pool<>+7424(SB), Y7, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y6, Y7
+	VFMADD213PD pool<>+7808(SB), Y6, Y7
+	VFMADD213PD pool<>+7936(SB), Y6, Y7
+	VFMADD213PD pool<>+8064(SB), Y6, Y7
+	VFMADD213PD pool<>+8192(SB), Y6, Y7
+	VFMADD213PD pool<>+8320(SB), Y6, Y7
+	VFMADD213PD pool<>+8448(SB), Y6, Y7
+	VFMADD213PD pool<>+8576(SB), Y6, Y7
+	VMULPD      Y6, Y6, Y13
+	VFMADD213PD Y6, Y13, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y4, Y4
+	VPADDQ pool<>+2432(SB), Y4, Y4
+	VMULPD Y4, Y7, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y8, Y1, Y8
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y7
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y7, Y8
+	VFMADD231PD pool<>+7424(SB), Y7, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y8, Y7
+	VFMADD213PD pool<>+7808(SB), Y8, Y7
+	VFMADD213PD pool<>+7936(SB), Y8, Y7
+	VFMADD213PD pool<>+8064(SB), Y8, Y7
+	VFMADD213PD pool<>+8192(SB), Y8, Y7
+	VFMADD213PD pool<>+8320(SB), Y8, Y7
+	VFMADD213PD pool<>+8448(SB), Y8, Y7
+	VFMADD213PD pool<>+8576(SB), Y8, Y7
+	VMULPD      Y8, Y8, Y13
+	VFMADD213PD Y8, Y13, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y4, Y4
+	VPADDQ pool<>+2432(SB), Y4, Y4
+	VMULPD Y4, Y7, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y9, Y1, Y9
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y9, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y7
+	VMOVUPD     Y9, Y9
+	VFMADD231PD pool<>+7296(SB), Y7, Y9
+	VFMADD231PD pool<>+7424(SB), Y7, Y9
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y9, Y7
+	VFMADD213PD pool<>+7808(SB), Y9, Y7
+	VFMADD213PD pool<>+7936(SB), Y9, Y7
+	VFMADD213PD pool<>+8064(SB), Y9, Y7
+	VFMADD213PD pool<>+8192(SB), Y9, Y7
+	VFMADD213PD pool<>+8320(SB), Y9, Y7
+	VFMADD213PD pool<>+8448(SB), Y9, Y7
+	VFMADD213PD pool<>+8576(SB), Y9, Y7
+	VMULPD      Y9, Y9, Y13
+	VFMADD213PD Y9, Y13, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y4, Y4
+	VPADDQ pool<>+2432(SB), Y4, Y4
+	VMULPD Y4, Y7, Y9
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y11, Y1, Y11
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y11, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y7
+	VMOVUPD     Y11, Y11
+	VFMADD231PD pool<>+7296(SB), Y7, Y11
+	VFMADD231PD pool<>+7424(SB), Y7, Y11
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y11, Y7
+	VFMADD213PD pool<>+7808(SB), Y11, Y7
+	VFMADD213PD pool<>+7936(SB), Y11, Y7
+	VFMADD213PD pool<>+8064(SB), Y11, Y7
+	VFMADD213PD pool<>+8192(SB), Y11, Y7
+	VFMADD213PD pool<>+8320(SB), Y11, Y7
+	VFMADD213PD pool<>+8448(SB), Y11, Y7
+	VFMADD213PD pool<>+8576(SB), Y11, Y7
+	VMULPD      Y11, Y11, Y13
+	VFMADD213PD Y11, Y13, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y4, Y4
+	VPADDQ pool<>+2432(SB), Y4, Y4
+	VMULPD Y4, Y7, Y11
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y12, Y1, Y12
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y12, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y7
+	VMOVUPD     Y12, Y12
+	VFMADD231PD pool<>+7296(SB), Y7, Y12
+	VFMADD231PD pool<>+7424(SB), Y7, Y12
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y12, Y7
+	VFMADD213PD pool<>+7808(SB), Y12, Y7
+	VFMADD213PD pool<>+7936(SB), Y12, Y7
+	VFMADD213PD pool<>+8064(SB), Y12, Y7
+	VFMADD213PD pool<>+8192(SB), Y12, Y7
+	VFMADD213PD pool<>+8320(SB), Y12, Y7
+	VFMADD213PD pool<>+8448(SB), Y12, Y7
+	VFMADD213PD pool<>+8576(SB), Y12, Y7
+	VMULPD      Y12, Y12, Y13
+	VFMADD213PD Y12, Y13, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y4, Y4
+	VPADDQ pool<>+2432(SB), Y4, Y4
+	VMULPD Y4, Y7, Y12
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y10, Y1, Y10
+	VMOVUPD     pool<>+7040(SB), Y1
+	VFMADD231PD pool<>+7168(SB), Y10, Y1
+	VSUBPD      pool<>+7040(SB), Y1, Y4
+	VMOVUPD     Y10, Y7
+	VFMADD231PD pool<>+7296(SB), Y4, Y7
+	VFMADD231PD pool<>+7424(SB), Y4, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y4
+	VFMADD213PD pool<>+7680(SB), Y7, Y4
+	VFMADD213PD pool<>+7808(SB), Y7, Y4
+	VFMADD213PD pool<>+7936(SB), Y7, Y4
+	VFMADD213PD pool<>+8064(SB), Y7, Y4
+	VFMADD213PD pool<>+8192(SB), Y7, Y4
+	VFMADD213PD pool<>+8320(SB), Y7, Y4
+	VFMADD213PD pool<>+8448(SB), Y7, Y4
+	VFMADD213PD pool<>+8576(SB), Y7, Y4
+	VMULPD      Y7, Y7, Y10
+	VFMADD213PD Y7, Y10, Y4
+	VADDPD      pool<>+2432(SB), Y4, Y4
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y1, Y1
+	VPADDQ pool<>+2432(SB), Y1, Y1
+	VMULPD Y1, Y4, Y10
+
+	// O, row i in lane i.
+	VADDPD Y3, Y2, Y1
+	VADDPD Y6, Y5, Y2
+	VADDPD Y9, Y8, Y3
+	VADDPD Y12, Y11, Y4
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y3, Y1, Y5
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VADDPD     Y5, Y1, Y1
+	VPERM2F128 $0x20, Y4, Y2, Y3
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VADDPD     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y1, Y3
+	VUNPCKHPD  Y2, Y1, Y1
+	VADDPD     Y3, Y1, Y1
+	VMOVUPD    152(SP), Y2
+	CMPQ       408(SP), $0x00
+	JE         l_r2gnopend
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y3
+	VMOVUPD 280(SP), Y4
+	VMOVUPD 344(SP), Y5
+	VADDPD  Y4, Y3, Y6
+	VMOVAPD Y6, Y6
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y6, Y7
+	VPCMPGTQ pool<>+1920(SB), Y7, Y8
+	VPADDQ   pool<>+2048(SB), Y8, Y9
+	VPSLLQ   $0x34, Y9, Y9
+	VORPD    Y9, Y7, Y7
+	VPSRLQ   $0x34, Y6, Y9
+	VPSUBQ   Y8, Y9, Y9
+	VORPD    pool<>+2176(SB), Y9, Y9
+	VSUBPD   pool<>+2304(SB), Y9, Y9
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y7, Y8
+	VADDPD      pool<>+2432(SB), Y7, Y7
+	VDIVPD      Y7, Y8, Y8
+	VMULPD      Y8, Y8, Y7
+	VMOVUPD     pool<>+8704(SB), Y11
+	VFMADD213PD pool<>+8832(SB), Y7, Y11
+	VFMADD213PD pool<>+8960(SB), Y7, Y11
+	VFMADD213PD pool<>+9088(SB), Y7, Y11
+	VFMADD213PD pool<>+9216(SB), Y7, Y11
+	VFMADD213PD pool<>+2560(SB), Y7, Y11
+	VFMADD213PD pool<>+2688(SB), Y7, Y11
+	VFMADD213PD pool<>+2816(SB), Y7, Y11
+	VFMADD213PD pool<>+2944(SB), Y7, Y11
+	VFMADD213PD pool<>+3072(SB), Y7, Y11
+	VMULPD      Y8, Y11, Y11
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y9, Y11
+	VFMADD231PD pool<>+3328(SB), Y9, Y11
+	VXORPD      Y8, Y8, Y8
+	VFMADD231PD Y8, Y6, Y11
+	VMOVAPD     Y11, Y6
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y3, Y3, Y7
+	VADDPD      Y4, Y7, Y7
+	VDIVPD      Y7, Y4, Y7
+	VMULPD      Y7, Y7, Y8
+	VMOVUPD     pool<>+6016(SB), Y9
+	VFMADD213PD pool<>+6144(SB), Y8, Y9
+	VFMADD213PD pool<>+6272(SB), Y8, Y9
+	VFMADD213PD pool<>+6400(SB), Y8, Y9
+	VFMADD213PD pool<>+6528(SB), Y8, Y9
+	VFMADD213PD pool<>+4096(SB), Y8, Y9
+	VFMADD213PD pool<>+4224(SB), Y8, Y9
+	VFMADD213PD pool<>+4352(SB), Y8, Y9
+	VFMADD213PD pool<>+4480(SB), Y8, Y9
+	VMULPD      Y8, Y9, Y9
+	VADDPD      Y7, Y7, Y7
+	VFMADD213PD Y7, Y7, Y9
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y5, Y6, Y5
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y6
+	VMULPD    pool<>+4736(SB), Y3, Y7
+	VCMPPD    $0x12, Y3, Y6, Y3
+	VCMPPD    $0x12, Y7, Y4, Y4
+	VANDPD    Y4, Y3, Y3
+	VBLENDVPD Y3, Y9, Y5, Y5
+	VMOVUPD   Y5, -32(AX)
+
+l_r2gnopend:
+	// This group's losses pending.
+	VMOVUPD Y10, 216(SP)
+	VMOVUPD Y1, 280(SP)
+	VMOVUPD Y2, 344(SP)
+	MOVQ    $0x00000001, 408(SP)
+	LEAQ    (CX)(R8*4), CX
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000010, DX
+	SUBQ    $0x04, BX
+	JMP     l_r2groups
+
+l_r2bail:
+	MOVQ $0x00000004, 112(SP)
+	JMP  l_r2flush
+
+l_r2rest:
+	MOVQ BX, 112(SP)
+
+l_r2flush:
+	CMPQ 408(SP), $0x00
+	JE   l_r2solo
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y1
+	VMOVUPD 280(SP), Y2
+	VMOVUPD 344(SP), Y3
+	VADDPD  Y2, Y1, Y4
+	VMOVAPD Y4, Y4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y4, Y5
+	VPCMPGTQ pool<>+1920(SB), Y5, Y6
+	VPADDQ   pool<>+2048(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+2176(SB), Y7, Y7
+	VSUBPD   pool<>+2304(SB), Y7, Y7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y5, Y6
+	VADDPD      pool<>+2432(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+8704(SB), Y8
+	VFMADD213PD pool<>+8832(SB), Y5, Y8
+	VFMADD213PD pool<>+8960(SB), Y5, Y8
+	VFMADD213PD pool<>+9088(SB), Y5, Y8
+	VFMADD213PD pool<>+9216(SB), Y5, Y8
+	VFMADD213PD pool<>+2560(SB), Y5, Y8
+	VFMADD213PD pool<>+2688(SB), Y5, Y8
+	VFMADD213PD pool<>+2816(SB), Y5, Y8
+	VFMADD213PD pool<>+2944(SB), Y5, Y8
+	VFMADD213PD pool<>+3072(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
+	VFMADD231PD pool<>+3328(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y5
+	VADDPD      Y2, Y5, Y5
+	VDIVPD      Y5, Y2, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD213PD pool<>+6144(SB), Y6, Y7
+	VFMADD213PD pool<>+6272(SB), Y6, Y7
+	VFMADD213PD pool<>+6400(SB), Y6, Y7
+	VFMADD213PD pool<>+6528(SB), Y6, Y7
+	VFMADD213PD pool<>+4096(SB), Y6, Y7
+	VFMADD213PD pool<>+4224(SB), Y6, Y7
+	VFMADD213PD pool<>+4352(SB), Y6, Y7
+	VFMADD213PD pool<>+4480(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y3, Y4, Y3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y4
+	VMULPD    pool<>+4736(SB), Y1, Y5
+	VCMPPD    $0x12, Y1, Y4, Y1
+	VCMPPD    $0x12, Y5, Y2, Y2
+	VANDPD    Y2, Y1, Y1
+	VBLENDVPD Y1, Y7, Y3, Y3
+	VMOVUPD   Y3, -32(AX)
+	MOVQ      $0x00000000, 408(SP)
+
+l_r2solo:
+	CMPQ  112(SP), $0x00
+	JNE   l_r2one
+	TESTQ BX, BX
+	JE    done
+	JMP   l_r2groups
+
+l_r2one:
+	MOVLQSX (DX), DI
+	TESTQ   DI, DI
+	JS      l_r2oignored
+
+	// Load the rows, each target's lane (and the tail's) -Inf; the others' max.
+	VPBROADCASTD (DX), Y1
+	VMOVUPD      (CX), Y2
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
+	VBLENDVPD    Y3, pool<>+6656(SB), Y2, Y2
+	VMASKMOVPD   32(CX), Y0, Y3
+	VMOVUPD      pool<>+6656(SB), Y4
+	VBLENDVPD    Y0, Y3, Y4, Y3
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y1, Y1
+	VBLENDVPD    Y1, pool<>+6656(SB), Y3, Y3
+	VMAXPD       Y3, Y2, Y1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y1, Y1, Y4
+	VPERM2F128 $0x31, Y1, Y1, Y5
+	VMAXPD     Y4, Y5, Y5
+	VPERM2F128 $0x20, Y1, Y1, Y4
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VMAXPD     Y4, Y1, Y1
+	VUNPCKLPD  Y1, Y5, Y4
+	VUNPCKHPD  Y1, Y5, Y1
+	VMAXPD     Y4, Y1, Y1
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (DX), DI
+	VBROADCASTSD (CX)(DI*8), Y4
+	VMAXPD       Y4, Y1, Y5
+
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
+	VSUBPD  Y5, Y1, Y1
+	VMOVUPD pool<>+9344(SB), Y6
+	VCMPPD  $0x16, Y1, Y6, Y1
+	VPTEST  Y1, Y1
+	JNE     l_r2ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y5, Y1
+	VPCMPEQQ pool<>+6784(SB), Y1, Y1
+	VPTEST   Y1, Y1
+	JNE      l_r2ospecial
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i.
+	VMOVUPD pool<>+9472(SB), Y1
+	VSUBPD  Y5, Y4, Y4
+	VMOVAPD Y4, Y6
+	VMOVUPD Y4, 152(SP)
+
+	// Exp pass: e = exp(s - max) in place, with e_t's.
+	VPERMPD $0x00, Y5, Y4
+	VSUBPD  Y4, Y2, Y2
+	VSUBPD  Y4, Y3, Y3
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y2, Y1, Y2
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y2, Y4
+	VMAXPD      Y3, Y1, Y3
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y3, Y5
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y1
+	VFMADD231PD pool<>+7168(SB), Y6, Y1
+	VSUBPD      pool<>+7040(SB), Y4, Y7
+	VMOVUPD     Y2, Y2
+	VFMADD231PD pool<>+7296(SB), Y7, Y2
+	VFMADD231PD pool<>+7424(SB), Y7, Y2
+	VSUBPD      pool<>+7040(SB), Y5, Y8
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y8, Y3
+	VFMADD231PD pool<>+7424(SB), Y8, Y3
+	VSUBPD      pool<>+7040(SB), Y1, Y9
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y9, Y6
+	VFMADD231PD pool<>+7424(SB), Y9, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y2, Y7
+	VFMADD213PD pool<>+7680(SB), Y3, Y8
+	VFMADD213PD pool<>+7680(SB), Y6, Y9
+	VFMADD213PD pool<>+7808(SB), Y2, Y7
+	VFMADD213PD pool<>+7808(SB), Y3, Y8
+	VFMADD213PD pool<>+7808(SB), Y6, Y9
+	VFMADD213PD pool<>+7936(SB), Y2, Y7
+	VFMADD213PD pool<>+7936(SB), Y3, Y8
+	VFMADD213PD pool<>+7936(SB), Y6, Y9
+	VFMADD213PD pool<>+8064(SB), Y2, Y7
+	VFMADD213PD pool<>+8064(SB), Y3, Y8
+	VFMADD213PD pool<>+8064(SB), Y6, Y9
+	VFMADD213PD pool<>+8192(SB), Y2, Y7
+	VFMADD213PD pool<>+8192(SB), Y3, Y8
+	VFMADD213PD pool<>+8192(SB), Y6, Y9
+	VFMADD213PD pool<>+8320(SB), Y2, Y7
+	VFMADD213PD pool<>+8320(SB), Y3, Y8
+	VFMADD213PD pool<>+8320(SB), Y6, Y9
+	VFMADD213PD pool<>+8448(SB), Y2, Y7
+	VFMADD213PD pool<>+8448(SB), Y3, Y8
+	VFMADD213PD pool<>+8448(SB), Y6, Y9
+	VFMADD213PD pool<>+8576(SB), Y2, Y7
+	VFMADD213PD pool<>+8576(SB), Y3, Y8
+	VFMADD213PD pool<>+8576(SB), Y6, Y9
+	VMULPD      Y2, Y2, Y10
+	VFMADD213PD Y2, Y10, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+	VMULPD      Y3, Y3, Y2
+	VFMADD213PD Y3, Y2, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y6, Y6, Y2
+	VFMADD213PD Y6, Y2, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y4, Y4
+	VPADDQ pool<>+2432(SB), Y4, Y4
+	VMULPD Y4, Y7, Y2
+	VPSLLQ $0x34, Y5, Y5
+	VPADDQ pool<>+2432(SB), Y5, Y5
+	VMULPD Y5, Y8, Y3
+	VPSLLQ $0x34, Y1, Y1
+	VPADDQ pool<>+2432(SB), Y1, Y1
+	VMULPD Y1, Y9, Y6
+
+	// O, row i in lane i.
+	VADDPD Y3, Y2, Y1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y3
+	VADDPD     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VADDPD     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y3, Y2
+	VUNPCKHPD  Y1, Y3, Y1
+	VADDPD     Y2, Y1, Y1
+	VADDPD     Y1, Y6, Y2
+	VMOVAPD    Y2, Y2
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y2, Y3
+	VPCMPGTQ pool<>+1920(SB), Y3, Y4
+	VPADDQ   pool<>+2048(SB), Y4, Y5
+	VPSLLQ   $0x34, Y5, Y5
+	VORPD    Y5, Y3, Y3
+	VPSRLQ   $0x34, Y2, Y5
+	VPSUBQ   Y4, Y5, Y5
+	VORPD    pool<>+2176(SB), Y5, Y5
+	VSUBPD   pool<>+2304(SB), Y5, Y5
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y3, Y4
+	VADDPD      pool<>+2432(SB), Y3, Y3
+	VDIVPD      Y3, Y4, Y4
+	VMULPD      Y4, Y4, Y3
+	VMOVUPD     pool<>+8704(SB), Y7
+	VFMADD213PD pool<>+8832(SB), Y3, Y7
+	VFMADD213PD pool<>+8960(SB), Y3, Y7
+	VFMADD213PD pool<>+9088(SB), Y3, Y7
+	VFMADD213PD pool<>+9216(SB), Y3, Y7
+	VFMADD213PD pool<>+2560(SB), Y3, Y7
+	VFMADD213PD pool<>+2688(SB), Y3, Y7
+	VFMADD213PD pool<>+2816(SB), Y3, Y7
+	VFMADD213PD pool<>+2944(SB), Y3, Y7
+	VFMADD213PD pool<>+3072(SB), Y3, Y7
+	VMULPD      Y4, Y7, Y7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y5, Y7
+	VFMADD231PD pool<>+3328(SB), Y5, Y7
+	VXORPD      Y4, Y4, Y4
+	VFMADD231PD Y4, Y2, Y7
+	VMOVAPD     Y7, Y2
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y6, Y6, Y3
+	VADDPD      Y1, Y3, Y3
+	VDIVPD      Y3, Y1, Y3
+	VMULPD      Y3, Y3, Y4
+	VMOVUPD     pool<>+6016(SB), Y5
+	VFMADD213PD pool<>+6144(SB), Y4, Y5
+	VFMADD213PD pool<>+6272(SB), Y4, Y5
+	VFMADD213PD pool<>+6400(SB), Y4, Y5
+	VFMADD213PD pool<>+6528(SB), Y4, Y5
+	VFMADD213PD pool<>+4096(SB), Y4, Y5
+	VFMADD213PD pool<>+4224(SB), Y4, Y5
+	VFMADD213PD pool<>+4352(SB), Y4, Y5
+	VFMADD213PD pool<>+4480(SB), Y4, Y5
+	VMULPD      Y4, Y5, Y5
+	VADDPD      Y3, Y3, Y3
+	VFMADD213PD Y3, Y3, Y5
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VMOVUPD 152(SP), Y3
+	VSUBPD  Y3, Y2, Y2
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y3
+	VMULPD    pool<>+4736(SB), Y6, Y4
+	VCMPPD    $0x12, Y6, Y3, Y3
+	VCMPPD    $0x12, Y4, Y1, Y1
+	VANDPD    Y1, Y3, Y3
+	VBLENDVPD Y3, Y5, Y2, Y2
+	VMOVSD    X2, (AX)
+
+l_r2onext:
+	LEAQ (CX)(SI*8), CX
+	ADDQ $0x00000008, AX
+	ADDQ $0x00000004, DX
+	DECQ BX
+	DECQ 112(SP)
+	JMP  l_r2solo
+
+l_r2oignored:
+	MOVQ $0x00000000, (AX)
+	JMP  l_r2onext
+
+l_r2ospecial:
+	VMOVSD pool<>+5120(SB), X1
+	VMOVSD X1, (AX)
+	JMP    l_r2onext
+
+l_r2skip:
+	// Longer rows are not this function's (see rowsPart.cols).
+done:
+	VZEROUPPER
+	RET
+
+// func crossEntropyGradScratch3F64AVX2(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
+// Requires: AVX, AVX2, FMA3
+TEXT ·crossEntropyGradScratch3F64AVX2(SB), $1872-112
+	MOVQ loss_base+0(FP), AX
+	MOVQ ds_base+24(FP), CX
+	MOVQ logits_base+48(FP), DX
+	MOVQ labels_base+72(FP), BX
+	MOVQ labels_len+80(FP), SI
+	MOVQ cols+96(FP), DI
+
+	// The row-tail mask depends only on cols.
+	MOVQ    DI, R8
+	ANDQ    $0x00000003, R8
+	SHLQ    $0x03, R8
+	NEGQ    R8
+	LEAQ    masktab<>+0(SB), R9
+	VMOVDQU 32(R9)(R8*1), Y0
+
+	// The next row's data, prefetched by the exp pass (see prefetchRowBytes).
+	MOVQ DI, R8
+	SHLQ $0x03, R8
+	CMPQ R8, $0x00040000
+	JBE  pfnext
+	XORQ R8, R8
+
+pfnext:
 	// Rows of 3 float64 vectors, the last masked: resident.
 	CMPQ    DI, $0x0000000c
 	JA      d_r3skip
@@ -28282,14 +29810,3238 @@ d_r4ospecial:
 	JMP    d_r4onext
 
 d_r4skip:
+	// Rows of 5 float64 vectors, the last masked: resident.
+	CMPQ    DI, $0x00000014
+	JA      d_r5skip
+	MOVQ    DI, R8
+	SUBQ    $0x00000010, R8
+	SHLQ    $0x03, R8
+	NEGQ    R8
+	LEAQ    masktab<>+0(SB), R9
+	VMOVDQU 32(R9)(R8*1), Y1
+	MOVQ    DI, R9
+	SHLQ    $0x03, R9
+	LEAQ    (R9)(R9*2), R10
+	MOVQ    $0x00000000, 408(SP)
+
+d_r5groups:
+	CMPQ  SI, $0x04
+	JL    d_r5rest
+	MOVL  (BX), R8
+	ORL   4(BX), R8
+	ORL   8(BX), R8
+	ORL   12(BX), R8
+	TESTL R8, R8
+	JS    d_r5bail
+	LEAQ  (DX)(R10*1), R8
+
+	// Load the rows, each target's lane (and the tail's) -Inf, to the
+	// scratch block; the others' max.
+	LEAQ         416(SP), R11
+	ADDQ         $0x3f, R11
+	ANDQ         $-64, R11
+	VPBROADCASTD (BX), Y2
+	VMOVUPD      (DX), Y3
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, (R11)
+	VMOVUPD      32(DX), Y4
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 32(R11)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      64(DX), Y4
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 64(R11)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      96(DX), Y4
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 96(R11)
+	VMAXPD       Y4, Y3, Y3
+	VMASKMOVPD   128(DX), Y1, Y4
+	VMOVUPD      pool<>+6656(SB), Y5
+	VBLENDVPD    Y1, Y4, Y5, Y4
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y2, Y2
+	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 128(R11)
+	VMAXPD       Y4, Y3, Y2
+	VPBROADCASTD 4(BX), Y3
+	VMOVUPD      (DX)(R9*1), Y4
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y3, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 160(R11)
+	VMOVUPD      32(DX)(R9*1), Y5
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 192(R11)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      64(DX)(R9*1), Y5
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 224(R11)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      96(DX)(R9*1), Y5
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 256(R11)
+	VMAXPD       Y5, Y4, Y4
+	VMASKMOVPD   128(DX)(R9*1), Y1, Y5
+	VMOVUPD      pool<>+6656(SB), Y6
+	VBLENDVPD    Y1, Y5, Y6, Y5
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y3, Y3
+	VBLENDVPD    Y3, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 288(R11)
+	VMAXPD       Y5, Y4, Y3
+	VPBROADCASTD 8(BX), Y4
+	VMOVUPD      (DX)(R9*2), Y5
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y4, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 320(R11)
+	VMOVUPD      32(DX)(R9*2), Y6
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 352(R11)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      64(DX)(R9*2), Y6
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 384(R11)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      96(DX)(R9*2), Y6
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 416(R11)
+	VMAXPD       Y6, Y5, Y5
+	VMASKMOVPD   128(DX)(R9*2), Y1, Y6
+	VMOVUPD      pool<>+6656(SB), Y7
+	VBLENDVPD    Y1, Y6, Y7, Y6
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y4, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 448(R11)
+	VMAXPD       Y6, Y5, Y4
+	VPBROADCASTD 12(BX), Y5
+	VMOVUPD      (R8), Y6
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y5, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 480(R11)
+	VMOVUPD      32(R8), Y7
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y5, Y8
+	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 512(R11)
+	VMAXPD       Y7, Y6, Y6
+	VMOVUPD      64(R8), Y7
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y5, Y8
+	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 544(R11)
+	VMAXPD       Y7, Y6, Y6
+	VMOVUPD      96(R8), Y7
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y5, Y8
+	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 576(R11)
+	VMAXPD       Y7, Y6, Y6
+	VMASKMOVPD   128(R8), Y1, Y7
+	VMOVUPD      pool<>+6656(SB), Y8
+	VBLENDVPD    Y1, Y7, Y8, Y7
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y5, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 608(R11)
+	VMAXPD       Y7, Y6, Y5
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y4, Y2, Y6
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VMAXPD     Y6, Y2, Y2
+	VPERM2F128 $0x20, Y5, Y3, Y4
+	VPERM2F128 $0x31, Y5, Y3, Y3
+	VMAXPD     Y4, Y3, Y3
+	VUNPCKLPD  Y3, Y2, Y4
+	VUNPCKHPD  Y3, Y2, Y2
+	VMAXPD     Y4, Y2, Y2
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*8), R11
+	VBROADCASTSD (R11), Y3
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*1), Y4
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*2), Y5
+	MOVLQSX      12(BX), R11
+	LEAQ         (R8)(R11*8), R11
+	VBROADCASTSD (R11), Y6
+	VBLENDPD     $0x0a, Y4, Y3, Y3
+	VBLENDPD     $0x0a, Y6, Y5, Y5
+	VBLENDPD     $0x0c, Y5, Y3, Y3
+	VMAXPD       Y3, Y2, Y4
+
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
+	VSUBPD  Y4, Y2, Y2
+	VMOVUPD pool<>+9344(SB), Y5
+	VCMPPD  $0x16, Y2, Y5, Y2
+	VPTEST  Y2, Y2
+	JNE     d_r5bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y4, Y2
+	VPCMPEQQ pool<>+6784(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      d_r5bail
+	VMOVUPD  pool<>+9472(SB), Y2
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.
+	VSUBPD  Y4, Y3, Y3
+	VMOVUPD Y3, 152(SP)
+	VMOVUPD Y4, 184(SP)
+	VMOVAPD Y3, Y3
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y2, Y3
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y3, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y5
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y5, Y3
+	VFMADD231PD pool<>+7424(SB), Y5, Y3
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y5
+	VFMADD213PD pool<>+7680(SB), Y3, Y5
+	VFMADD213PD pool<>+7808(SB), Y3, Y5
+	VFMADD213PD pool<>+7936(SB), Y3, Y5
+	VFMADD213PD pool<>+8064(SB), Y3, Y5
+	VFMADD213PD pool<>+8192(SB), Y3, Y5
+	VFMADD213PD pool<>+8320(SB), Y3, Y5
+	VFMADD213PD pool<>+8448(SB), Y3, Y5
+	VFMADD213PD pool<>+8576(SB), Y3, Y5
+	VMULPD      Y3, Y3, Y6
+	VFMADD213PD Y3, Y6, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y4, Y4
+	VPADDQ  pool<>+2432(SB), Y4, Y4
+	VMULPD  Y4, Y5, Y3
+	VMOVUPD Y3, 120(SP)
+	LEAQ    416(SP), R8
+	ADDQ    $0x3f, R8
+	ANDQ    $-64, R8
+
+	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
+	VBROADCASTSD 184(SP), Y3
+	VMOVUPD      (R8), Y4
+	VSUBPD       Y3, Y4, Y4
+	VMOVUPD      32(R8), Y5
+	VSUBPD       Y3, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y2, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VMOVUPD Y4, (R8)
+	VMOVUPD Y5, 32(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD 64(R8), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 96(R8), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VMOVUPD Y5, 64(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD Y6, 96(R8)
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD 128(R8), Y5
+	VSUBPD  Y3, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y5, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y6
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y6, Y5
+	VFMADD231PD pool<>+7424(SB), Y6, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y6
+	VFMADD213PD pool<>+7680(SB), Y5, Y6
+	VFMADD213PD pool<>+7808(SB), Y5, Y6
+	VFMADD213PD pool<>+7936(SB), Y5, Y6
+	VFMADD213PD pool<>+8064(SB), Y5, Y6
+	VFMADD213PD pool<>+8192(SB), Y5, Y6
+	VFMADD213PD pool<>+8320(SB), Y5, Y6
+	VFMADD213PD pool<>+8448(SB), Y5, Y6
+	VFMADD213PD pool<>+8576(SB), Y5, Y6
+	VMULPD      Y5, Y5, Y7
+	VFMADD213PD Y5, Y7, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y3, Y3
+	VPADDQ       pool<>+2432(SB), Y3, Y3
+	VMULPD       Y3, Y6, Y5
+	VMOVUPD      Y5, 128(R8)
+	VADDPD       Y5, Y4, Y3
+	VBROADCASTSD 192(SP), Y4
+	VMOVUPD      160(R8), Y5
+	VSUBPD       Y4, Y5, Y5
+	VMOVUPD      192(R8), Y6
+	VSUBPD       Y4, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VMOVUPD Y5, 160(R8)
+	VMOVUPD Y6, 192(R8)
+	VADDPD  Y6, Y5, Y5
+	VMOVUPD 224(R8), Y6
+	VSUBPD  Y4, Y6, Y6
+	VMOVUPD 256(R8), Y7
+	VSUBPD  Y4, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VMOVUPD Y6, 224(R8)
+	VADDPD  Y6, Y5, Y5
+	VMOVUPD Y7, 256(R8)
+	VADDPD  Y7, Y5, Y5
+	VMOVUPD 288(R8), Y6
+	VSUBPD  Y4, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y6, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y7
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y7, Y6
+	VFMADD231PD pool<>+7424(SB), Y7, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y6, Y7
+	VFMADD213PD pool<>+7808(SB), Y6, Y7
+	VFMADD213PD pool<>+7936(SB), Y6, Y7
+	VFMADD213PD pool<>+8064(SB), Y6, Y7
+	VFMADD213PD pool<>+8192(SB), Y6, Y7
+	VFMADD213PD pool<>+8320(SB), Y6, Y7
+	VFMADD213PD pool<>+8448(SB), Y6, Y7
+	VFMADD213PD pool<>+8576(SB), Y6, Y7
+	VMULPD      Y6, Y6, Y8
+	VFMADD213PD Y6, Y8, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y4, Y4
+	VPADDQ       pool<>+2432(SB), Y4, Y4
+	VMULPD       Y4, Y7, Y6
+	VMOVUPD      Y6, 288(R8)
+	VADDPD       Y6, Y5, Y4
+	VBROADCASTSD 200(SP), Y5
+	VMOVUPD      320(R8), Y6
+	VSUBPD       Y5, Y6, Y6
+	VMOVUPD      352(R8), Y7
+	VSUBPD       Y5, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VMOVUPD Y6, 320(R8)
+	VMOVUPD Y7, 352(R8)
+	VADDPD  Y7, Y6, Y6
+	VMOVUPD 384(R8), Y7
+	VSUBPD  Y5, Y7, Y7
+	VMOVUPD 416(R8), Y8
+	VSUBPD  Y5, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VMULPD      Y7, Y7, Y13
+	VFMADD213PD Y7, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VMOVUPD Y7, 384(R8)
+	VADDPD  Y7, Y6, Y6
+	VMOVUPD Y8, 416(R8)
+	VADDPD  Y8, Y6, Y6
+	VMOVUPD 448(R8), Y7
+	VSUBPD  Y5, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y7, Y5
+	VSUBPD      pool<>+7040(SB), Y5, Y8
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y8, Y7
+	VFMADD231PD pool<>+7424(SB), Y8, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VFMADD213PD pool<>+7680(SB), Y7, Y8
+	VFMADD213PD pool<>+7808(SB), Y7, Y8
+	VFMADD213PD pool<>+7936(SB), Y7, Y8
+	VFMADD213PD pool<>+8064(SB), Y7, Y8
+	VFMADD213PD pool<>+8192(SB), Y7, Y8
+	VFMADD213PD pool<>+8320(SB), Y7, Y8
+	VFMADD213PD pool<>+8448(SB), Y7, Y8
+	VFMADD213PD pool<>+8576(SB), Y7, Y8
+	VMULPD      Y7, Y7, Y9
+	VFMADD213PD Y7, Y9, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y5, Y5
+	VPADDQ       pool<>+2432(SB), Y5, Y5
+	VMULPD       Y5, Y8, Y7
+	VMOVUPD      Y7, 448(R8)
+	VADDPD       Y7, Y6, Y5
+	VBROADCASTSD 208(SP), Y6
+	VMOVUPD      480(R8), Y7
+	VSUBPD       Y6, Y7, Y7
+	VMOVUPD      512(R8), Y8
+	VSUBPD       Y6, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VMULPD      Y7, Y7, Y13
+	VFMADD213PD Y7, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VMOVUPD Y7, 480(R8)
+	VMOVUPD Y8, 512(R8)
+	VADDPD  Y8, Y7, Y7
+	VMOVUPD 544(R8), Y8
+	VSUBPD  Y6, Y8, Y8
+	VMOVUPD 576(R8), Y9
+	VSUBPD  Y6, Y9, Y9
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VMAXPD      Y9, Y2, Y9
+	VMOVUPD     pool<>+7040(SB), Y11
+	VFMADD231PD pool<>+7168(SB), Y9, Y11
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+	VSUBPD      pool<>+7040(SB), Y11, Y13
+	VMOVUPD     Y9, Y9
+	VFMADD231PD pool<>+7296(SB), Y13, Y9
+	VFMADD231PD pool<>+7424(SB), Y13, Y9
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y12
+	VMOVUPD     pool<>+7552(SB), Y13
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7680(SB), Y9, Y13
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y9, Y13
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y9, Y13
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y9, Y13
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y9, Y13
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y9, Y13
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y9, Y13
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y9, Y13
+	VMULPD      Y8, Y8, Y14
+	VFMADD213PD Y8, Y14, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+	VMULPD      Y9, Y9, Y8
+	VFMADD213PD Y9, Y8, Y13
+	VADDPD      pool<>+2432(SB), Y13, Y13
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VPSLLQ  $0x34, Y11, Y11
+	VPADDQ  pool<>+2432(SB), Y11, Y11
+	VMULPD  Y11, Y13, Y9
+	VMOVUPD Y8, 544(R8)
+	VADDPD  Y8, Y7, Y7
+	VMOVUPD Y9, 576(R8)
+	VADDPD  Y9, Y7, Y7
+	VMOVUPD 608(R8), Y8
+	VSUBPD  Y6, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y8, Y2
+	VSUBPD      pool<>+7040(SB), Y2, Y6
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y6, Y8
+	VFMADD231PD pool<>+7424(SB), Y6, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y6
+	VFMADD213PD pool<>+7680(SB), Y8, Y6
+	VFMADD213PD pool<>+7808(SB), Y8, Y6
+	VFMADD213PD pool<>+7936(SB), Y8, Y6
+	VFMADD213PD pool<>+8064(SB), Y8, Y6
+	VFMADD213PD pool<>+8192(SB), Y8, Y6
+	VFMADD213PD pool<>+8320(SB), Y8, Y6
+	VFMADD213PD pool<>+8448(SB), Y8, Y6
+	VFMADD213PD pool<>+8576(SB), Y8, Y6
+	VMULPD      Y8, Y8, Y9
+	VFMADD213PD Y8, Y9, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y2, Y2
+	VPADDQ  pool<>+2432(SB), Y2, Y2
+	VMULPD  Y2, Y6, Y8
+	VMOVUPD Y8, 608(R8)
+	VADDPD  Y8, Y7, Y2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y5, Y3, Y6
+	VPERM2F128 $0x31, Y5, Y3, Y3
+	VADDPD     Y6, Y3, Y3
+	VPERM2F128 $0x20, Y2, Y4, Y5
+	VPERM2F128 $0x31, Y2, Y4, Y2
+	VADDPD     Y5, Y2, Y2
+	VUNPCKLPD  Y2, Y3, Y4
+	VUNPCKHPD  Y2, Y3, Y2
+	VADDPD     Y4, Y2, Y2
+	VMOVUPD    120(SP), Y3
+	VADDPD     Y2, Y3, Y4
+
+	// ds's factors: g/Z, -g*(O/Z) at the target.
+	VMOVUPD      pool<>+2432(SB), Y5
+	VDIVPD       Y4, Y5, Y5
+	VBROADCASTSD gradScale+104(FP), Y4
+	VMULPD       Y5, Y4, Y6
+	VMULPD       Y5, Y2, Y5
+	VMULPD       Y4, Y5, Y5
+	VXORPD       pool<>+3968(SB), Y5, Y5
+	VMOVUPD      Y5, 48(SP)
+	LEAQ         416(SP), R11
+	ADDQ         $0x3f, R11
+	ANDQ         $-64, R11
+
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
+	LEAQ       (CX)(R10*1), R8
+	VPERMPD    $0x00, Y6, Y4
+	VMOVUPD    (R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, (CX)
+	VMOVUPD    32(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 32(CX)
+	VMOVUPD    64(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 64(CX)
+	VMOVUPD    96(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 96(CX)
+	VMOVUPD    128(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMASKMOVPD Y5, Y1, 128(CX)
+	VPERMPD    $0x55, Y6, Y4
+	VMOVUPD    160(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, (CX)(R9*1)
+	VMOVUPD    192(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 32(CX)(R9*1)
+	VMOVUPD    224(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 64(CX)(R9*1)
+	VMOVUPD    256(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 96(CX)(R9*1)
+	VMOVUPD    288(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMASKMOVPD Y5, Y1, 128(CX)(R9*1)
+	VPERMPD    $0xaa, Y6, Y4
+	VMOVUPD    320(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, (CX)(R9*2)
+	VMOVUPD    352(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 32(CX)(R9*2)
+	VMOVUPD    384(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 64(CX)(R9*2)
+	VMOVUPD    416(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 96(CX)(R9*2)
+	VMOVUPD    448(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMASKMOVPD Y5, Y1, 128(CX)(R9*2)
+	VPERMPD    $0xff, Y6, Y4
+	VMOVUPD    480(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, (R8)
+	VMOVUPD    512(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 32(R8)
+	VMOVUPD    544(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 64(R8)
+	VMOVUPD    576(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 96(R8)
+	VMOVUPD    608(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMASKMOVPD Y5, Y1, 128(R8)
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (CX), R11
+	MOVLQSX (BX), R12
+	MOVQ    48(SP), R13
+	MOVQ    R13, (R11)(R12*8)
+	LEAQ    (CX)(R9*1), R11
+	MOVLQSX 4(BX), R12
+	MOVQ    56(SP), R13
+	MOVQ    R13, (R11)(R12*8)
+	LEAQ    (CX)(R9*2), R11
+	MOVLQSX 8(BX), R12
+	MOVQ    64(SP), R13
+	MOVQ    R13, (R11)(R12*8)
+	LEAQ    (R8), R8
+	MOVLQSX 12(BX), R11
+	MOVQ    72(SP), R12
+	MOVQ    R12, (R8)(R11*8)
+	VMOVUPD 152(SP), Y4
+	CMPQ    408(SP), $0x00
+	JE      d_r5gnopend
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y5
+	VMOVUPD 280(SP), Y6
+	VMOVUPD 344(SP), Y7
+	VADDPD  Y6, Y5, Y8
+	VMOVAPD Y8, Y8
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y8, Y9
+	VPCMPGTQ pool<>+1920(SB), Y9, Y10
+	VPADDQ   pool<>+2048(SB), Y10, Y11
+	VPSLLQ   $0x34, Y11, Y11
+	VORPD    Y11, Y9, Y9
+	VPSRLQ   $0x34, Y8, Y11
+	VPSUBQ   Y10, Y11, Y11
+	VORPD    pool<>+2176(SB), Y11, Y11
+	VSUBPD   pool<>+2304(SB), Y11, Y11
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y9, Y10
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VDIVPD      Y9, Y10, Y10
+	VMULPD      Y10, Y10, Y9
+	VMOVUPD     pool<>+8704(SB), Y12
+	VFMADD213PD pool<>+8832(SB), Y9, Y12
+	VFMADD213PD pool<>+8960(SB), Y9, Y12
+	VFMADD213PD pool<>+9088(SB), Y9, Y12
+	VFMADD213PD pool<>+9216(SB), Y9, Y12
+	VFMADD213PD pool<>+2560(SB), Y9, Y12
+	VFMADD213PD pool<>+2688(SB), Y9, Y12
+	VFMADD213PD pool<>+2816(SB), Y9, Y12
+	VFMADD213PD pool<>+2944(SB), Y9, Y12
+	VFMADD213PD pool<>+3072(SB), Y9, Y12
+	VMULPD      Y10, Y12, Y12
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y11, Y12
+	VFMADD231PD pool<>+3328(SB), Y11, Y12
+	VXORPD      Y10, Y10, Y10
+	VFMADD231PD Y10, Y8, Y12
+	VMOVAPD     Y12, Y8
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y5, Y5, Y9
+	VADDPD      Y6, Y9, Y9
+	VDIVPD      Y9, Y6, Y9
+	VMULPD      Y9, Y9, Y10
+	VMOVUPD     pool<>+6016(SB), Y11
+	VFMADD213PD pool<>+6144(SB), Y10, Y11
+	VFMADD213PD pool<>+6272(SB), Y10, Y11
+	VFMADD213PD pool<>+6400(SB), Y10, Y11
+	VFMADD213PD pool<>+6528(SB), Y10, Y11
+	VFMADD213PD pool<>+4096(SB), Y10, Y11
+	VFMADD213PD pool<>+4224(SB), Y10, Y11
+	VFMADD213PD pool<>+4352(SB), Y10, Y11
+	VFMADD213PD pool<>+4480(SB), Y10, Y11
+	VMULPD      Y10, Y11, Y11
+	VADDPD      Y9, Y9, Y9
+	VFMADD213PD Y9, Y9, Y11
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y7, Y8, Y7
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y8
+	VMULPD    pool<>+4736(SB), Y5, Y9
+	VCMPPD    $0x12, Y5, Y8, Y5
+	VCMPPD    $0x12, Y9, Y6, Y6
+	VANDPD    Y6, Y5, Y5
+	VBLENDVPD Y5, Y11, Y7, Y7
+	VMOVUPD   Y7, -32(AX)
+
+d_r5gnopend:
+	// This group's losses pending.
+	VMOVUPD Y3, 216(SP)
+	VMOVUPD Y2, 280(SP)
+	VMOVUPD Y4, 344(SP)
+	MOVQ    $0x00000001, 408(SP)
+	LEAQ    (DX)(R9*4), DX
+	LEAQ    (CX)(R9*4), CX
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000010, BX
+	SUBQ    $0x04, SI
+	JMP     d_r5groups
+
+d_r5bail:
+	MOVQ $0x00000004, 112(SP)
+	JMP  d_r5flush
+
+d_r5rest:
+	MOVQ SI, 112(SP)
+
+d_r5flush:
+	CMPQ 408(SP), $0x00
+	JE   d_r5solo
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y2
+	VMOVUPD 280(SP), Y3
+	VMOVUPD 344(SP), Y4
+	VADDPD  Y3, Y2, Y5
+	VMOVAPD Y5, Y5
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y5, Y6
+	VPCMPGTQ pool<>+1920(SB), Y6, Y7
+	VPADDQ   pool<>+2048(SB), Y7, Y8
+	VPSLLQ   $0x34, Y8, Y8
+	VORPD    Y8, Y6, Y6
+	VPSRLQ   $0x34, Y5, Y8
+	VPSUBQ   Y7, Y8, Y8
+	VORPD    pool<>+2176(SB), Y8, Y8
+	VSUBPD   pool<>+2304(SB), Y8, Y8
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y6, Y7
+	VADDPD      pool<>+2432(SB), Y6, Y6
+	VDIVPD      Y6, Y7, Y7
+	VMULPD      Y7, Y7, Y6
+	VMOVUPD     pool<>+8704(SB), Y9
+	VFMADD213PD pool<>+8832(SB), Y6, Y9
+	VFMADD213PD pool<>+8960(SB), Y6, Y9
+	VFMADD213PD pool<>+9088(SB), Y6, Y9
+	VFMADD213PD pool<>+9216(SB), Y6, Y9
+	VFMADD213PD pool<>+2560(SB), Y6, Y9
+	VFMADD213PD pool<>+2688(SB), Y6, Y9
+	VFMADD213PD pool<>+2816(SB), Y6, Y9
+	VFMADD213PD pool<>+2944(SB), Y6, Y9
+	VFMADD213PD pool<>+3072(SB), Y6, Y9
+	VMULPD      Y7, Y9, Y9
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y8, Y9
+	VFMADD231PD pool<>+3328(SB), Y8, Y9
+	VXORPD      Y7, Y7, Y7
+	VFMADD231PD Y7, Y5, Y9
+	VMOVAPD     Y9, Y5
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y2, Y2, Y6
+	VADDPD      Y3, Y6, Y6
+	VDIVPD      Y6, Y3, Y6
+	VMULPD      Y6, Y6, Y7
+	VMOVUPD     pool<>+6016(SB), Y8
+	VFMADD213PD pool<>+6144(SB), Y7, Y8
+	VFMADD213PD pool<>+6272(SB), Y7, Y8
+	VFMADD213PD pool<>+6400(SB), Y7, Y8
+	VFMADD213PD pool<>+6528(SB), Y7, Y8
+	VFMADD213PD pool<>+4096(SB), Y7, Y8
+	VFMADD213PD pool<>+4224(SB), Y7, Y8
+	VFMADD213PD pool<>+4352(SB), Y7, Y8
+	VFMADD213PD pool<>+4480(SB), Y7, Y8
+	VMULPD      Y7, Y8, Y8
+	VADDPD      Y6, Y6, Y6
+	VFMADD213PD Y6, Y6, Y8
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y4, Y5, Y4
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y5
+	VMULPD    pool<>+4736(SB), Y2, Y6
+	VCMPPD    $0x12, Y2, Y5, Y2
+	VCMPPD    $0x12, Y6, Y3, Y3
+	VANDPD    Y3, Y2, Y2
+	VBLENDVPD Y2, Y8, Y4, Y4
+	VMOVUPD   Y4, -32(AX)
+	MOVQ      $0x00000000, 408(SP)
+
+d_r5solo:
+	CMPQ  112(SP), $0x00
+	JNE   d_r5one
+	TESTQ SI, SI
+	JE    done
+	JMP   d_r5groups
+
+d_r5one:
+	MOVLQSX (BX), R8
+	TESTQ   R8, R8
+	JS      d_r5oignored
+
+	// Load the rows, each target's lane (and the tail's) -Inf, to the
+	// scratch block; the others' max.
+	LEAQ         416(SP), R8
+	ADDQ         $0x3f, R8
+	ANDQ         $-64, R8
+	VPBROADCASTD (BX), Y2
+	VMOVUPD      (DX), Y3
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, (R8)
+	VMOVUPD      32(DX), Y4
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 32(R8)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      64(DX), Y4
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 64(R8)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      96(DX), Y4
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 96(R8)
+	VMAXPD       Y4, Y3, Y3
+	VMASKMOVPD   128(DX), Y1, Y4
+	VMOVUPD      pool<>+6656(SB), Y5
+	VBLENDVPD    Y1, Y4, Y5, Y4
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y2, Y2
+	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 128(R8)
+	VMAXPD       Y4, Y3, Y2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y4
+	VMAXPD     Y3, Y4, Y4
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VMAXPD     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y4, Y3
+	VUNPCKHPD  Y2, Y4, Y2
+	VMAXPD     Y3, Y2, Y2
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (BX), R8
+	VBROADCASTSD (DX)(R8*8), Y3
+	VMAXPD       Y3, Y2, Y4
+
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
+	VSUBPD  Y4, Y2, Y2
+	VMOVUPD pool<>+9344(SB), Y5
+	VCMPPD  $0x16, Y2, Y5, Y2
+	VPTEST  Y2, Y2
+	JNE     d_r5ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y4, Y2
+	VPCMPEQQ pool<>+6784(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      d_r5ospecial
+	VMOVUPD  pool<>+9472(SB), Y2
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.
+	VSUBPD  Y4, Y3, Y3
+	VMOVUPD Y3, 152(SP)
+	VMOVUPD Y4, 184(SP)
+	VMOVAPD Y3, Y3
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y2, Y3
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y3, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y5
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y5, Y3
+	VFMADD231PD pool<>+7424(SB), Y5, Y3
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y5
+	VFMADD213PD pool<>+7680(SB), Y3, Y5
+	VFMADD213PD pool<>+7808(SB), Y3, Y5
+	VFMADD213PD pool<>+7936(SB), Y3, Y5
+	VFMADD213PD pool<>+8064(SB), Y3, Y5
+	VFMADD213PD pool<>+8192(SB), Y3, Y5
+	VFMADD213PD pool<>+8320(SB), Y3, Y5
+	VFMADD213PD pool<>+8448(SB), Y3, Y5
+	VFMADD213PD pool<>+8576(SB), Y3, Y5
+	VMULPD      Y3, Y3, Y6
+	VFMADD213PD Y3, Y6, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y4, Y4
+	VPADDQ  pool<>+2432(SB), Y4, Y4
+	VMULPD  Y4, Y5, Y3
+	VMOVUPD Y3, 120(SP)
+	LEAQ    416(SP), R8
+	ADDQ    $0x3f, R8
+	ANDQ    $-64, R8
+
+	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
+	VBROADCASTSD 184(SP), Y3
+	VMOVUPD      (R8), Y4
+	VSUBPD       Y3, Y4, Y4
+	VMOVUPD      32(R8), Y5
+	VSUBPD       Y3, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y2, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VMOVUPD Y4, (R8)
+	VMOVUPD Y5, 32(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD 64(R8), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 96(R8), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VMOVUPD Y5, 64(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD Y6, 96(R8)
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD 128(R8), Y5
+	VSUBPD  Y3, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y5, Y2
+	VSUBPD      pool<>+7040(SB), Y2, Y3
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y3, Y5
+	VFMADD231PD pool<>+7424(SB), Y3, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y3
+	VFMADD213PD pool<>+7680(SB), Y5, Y3
+	VFMADD213PD pool<>+7808(SB), Y5, Y3
+	VFMADD213PD pool<>+7936(SB), Y5, Y3
+	VFMADD213PD pool<>+8064(SB), Y5, Y3
+	VFMADD213PD pool<>+8192(SB), Y5, Y3
+	VFMADD213PD pool<>+8320(SB), Y5, Y3
+	VFMADD213PD pool<>+8448(SB), Y5, Y3
+	VFMADD213PD pool<>+8576(SB), Y5, Y3
+	VMULPD      Y5, Y5, Y6
+	VFMADD213PD Y5, Y6, Y3
+	VADDPD      pool<>+2432(SB), Y3, Y3
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y2, Y2
+	VPADDQ  pool<>+2432(SB), Y2, Y2
+	VMULPD  Y2, Y3, Y5
+	VMOVUPD Y5, 128(R8)
+	VADDPD  Y5, Y4, Y2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y4
+	VADDPD     Y3, Y4, Y4
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VADDPD     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y4, Y3
+	VUNPCKHPD  Y2, Y4, Y2
+	VADDPD     Y3, Y2, Y2
+	VMOVUPD    120(SP), Y3
+	VADDPD     Y2, Y3, Y4
+
+	// ds's factors: g/Z, -g*(O/Z) at the target.
+	VMOVUPD      pool<>+2432(SB), Y5
+	VDIVPD       Y4, Y5, Y5
+	VBROADCASTSD gradScale+104(FP), Y4
+	VMULPD       Y5, Y4, Y6
+	VMULPD       Y5, Y2, Y5
+	VMULPD       Y4, Y5, Y5
+	VXORPD       pool<>+3968(SB), Y5, Y5
+	VMOVUPD      Y5, 48(SP)
+	LEAQ         416(SP), R8
+	ADDQ         $0x3f, R8
+	ANDQ         $-64, R8
+
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
+	VMOVUPD    (R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, (CX)
+	VMOVUPD    32(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, 32(CX)
+	VMOVUPD    64(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, 64(CX)
+	VMOVUPD    96(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, 96(CX)
+	VMOVUPD    128(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMASKMOVPD Y4, Y1, 128(CX)
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (CX), R8
+	MOVLQSX (BX), R11
+	MOVQ    48(SP), R12
+	MOVQ    R12, (R8)(R11*8)
+	VADDPD  Y2, Y3, Y4
+	VMOVAPD Y4, Y4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y4, Y5
+	VPCMPGTQ pool<>+1920(SB), Y5, Y6
+	VPADDQ   pool<>+2048(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+2176(SB), Y7, Y7
+	VSUBPD   pool<>+2304(SB), Y7, Y7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y5, Y6
+	VADDPD      pool<>+2432(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+8704(SB), Y8
+	VFMADD213PD pool<>+8832(SB), Y5, Y8
+	VFMADD213PD pool<>+8960(SB), Y5, Y8
+	VFMADD213PD pool<>+9088(SB), Y5, Y8
+	VFMADD213PD pool<>+9216(SB), Y5, Y8
+	VFMADD213PD pool<>+2560(SB), Y5, Y8
+	VFMADD213PD pool<>+2688(SB), Y5, Y8
+	VFMADD213PD pool<>+2816(SB), Y5, Y8
+	VFMADD213PD pool<>+2944(SB), Y5, Y8
+	VFMADD213PD pool<>+3072(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
+	VFMADD231PD pool<>+3328(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y3, Y3, Y5
+	VADDPD      Y2, Y5, Y5
+	VDIVPD      Y5, Y2, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD213PD pool<>+6144(SB), Y6, Y7
+	VFMADD213PD pool<>+6272(SB), Y6, Y7
+	VFMADD213PD pool<>+6400(SB), Y6, Y7
+	VFMADD213PD pool<>+6528(SB), Y6, Y7
+	VFMADD213PD pool<>+4096(SB), Y6, Y7
+	VFMADD213PD pool<>+4224(SB), Y6, Y7
+	VFMADD213PD pool<>+4352(SB), Y6, Y7
+	VFMADD213PD pool<>+4480(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VMOVUPD 152(SP), Y5
+	VSUBPD  Y5, Y4, Y4
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y5
+	VMULPD    pool<>+4736(SB), Y3, Y6
+	VCMPPD    $0x12, Y3, Y5, Y3
+	VCMPPD    $0x12, Y6, Y2, Y2
+	VANDPD    Y2, Y3, Y3
+	VBLENDVPD Y3, Y7, Y4, Y4
+	VMOVSD    X4, (AX)
+
+d_r5onext:
+	LEAQ (DX)(DI*8), DX
+	LEAQ (CX)(DI*8), CX
+	ADDQ $0x00000008, AX
+	ADDQ $0x00000004, BX
+	DECQ SI
+	DECQ 112(SP)
+	JMP  d_r5solo
+
+d_r5oignored:
+	MOVQ   $0x00000000, (AX)
+	MOVQ   DI, R8
+	MOVQ   CX, R11
+	VXORPS Y2, Y2, Y2
+
+d_r5ozero_loop:
+	CMPQ    R8, $0x00000010
+	JL      d_r5ozero_one
+	VMOVUPD Y2, (R11)
+	VMOVUPD Y2, 32(R11)
+	VMOVUPD Y2, 64(R11)
+	VMOVUPD Y2, 96(R11)
+	ADDQ    $0x00000080, R11
+	SUBQ    $0x00000010, R8
+	JMP     d_r5ozero_loop
+
+d_r5ozero_one:
+	CMPQ    R8, $0x00000004
+	JL      d_r5ozero_tail
+	VMOVUPD Y2, (R11)
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000004, R8
+	JMP     d_r5ozero_one
+
+d_r5ozero_tail:
+	TESTQ      R8, R8
+	JE         d_r5ozero_done
+	VMASKMOVPD Y2, Y0, (R11)
+
+d_r5ozero_done:
+	JMP d_r5onext
+
+d_r5ospecial:
+	VMOVSD pool<>+5120(SB), X2
+	VMOVSD X2, (AX)
+	JMP    d_r5onext
+
+d_r5skip:
+	// Rows of 6 float64 vectors, the last masked: resident.
+	CMPQ    DI, $0x00000018
+	JA      d_r6skip
+	MOVQ    DI, R8
+	SUBQ    $0x00000014, R8
+	SHLQ    $0x03, R8
+	NEGQ    R8
+	LEAQ    masktab<>+0(SB), R9
+	VMOVDQU 32(R9)(R8*1), Y1
+	MOVQ    DI, R9
+	SHLQ    $0x03, R9
+	LEAQ    (R9)(R9*2), R10
+	MOVQ    $0x00000000, 408(SP)
+
+d_r6groups:
+	CMPQ  SI, $0x04
+	JL    d_r6rest
+	MOVL  (BX), R8
+	ORL   4(BX), R8
+	ORL   8(BX), R8
+	ORL   12(BX), R8
+	TESTL R8, R8
+	JS    d_r6bail
+	LEAQ  (DX)(R10*1), R8
+
+	// Load the rows, each target's lane (and the tail's) -Inf, to the
+	// scratch block; the others' max.
+	LEAQ         416(SP), R11
+	ADDQ         $0x3f, R11
+	ANDQ         $-64, R11
+	VPBROADCASTD (BX), Y2
+	VMOVUPD      (DX), Y3
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, (R11)
+	VMOVUPD      32(DX), Y4
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 32(R11)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      64(DX), Y4
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 64(R11)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      96(DX), Y4
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 96(R11)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      128(DX), Y4
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 128(R11)
+	VMAXPD       Y4, Y3, Y3
+	VMASKMOVPD   160(DX), Y1, Y4
+	VMOVUPD      pool<>+6656(SB), Y5
+	VBLENDVPD    Y1, Y4, Y5, Y4
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y2, Y2
+	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 160(R11)
+	VMAXPD       Y4, Y3, Y2
+	VPBROADCASTD 4(BX), Y3
+	VMOVUPD      (DX)(R9*1), Y4
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y3, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 192(R11)
+	VMOVUPD      32(DX)(R9*1), Y5
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 224(R11)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      64(DX)(R9*1), Y5
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 256(R11)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      96(DX)(R9*1), Y5
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 288(R11)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      128(DX)(R9*1), Y5
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 320(R11)
+	VMAXPD       Y5, Y4, Y4
+	VMASKMOVPD   160(DX)(R9*1), Y1, Y5
+	VMOVUPD      pool<>+6656(SB), Y6
+	VBLENDVPD    Y1, Y5, Y6, Y5
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y3, Y3
+	VBLENDVPD    Y3, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 352(R11)
+	VMAXPD       Y5, Y4, Y3
+	VPBROADCASTD 8(BX), Y4
+	VMOVUPD      (DX)(R9*2), Y5
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y4, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 384(R11)
+	VMOVUPD      32(DX)(R9*2), Y6
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 416(R11)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      64(DX)(R9*2), Y6
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 448(R11)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      96(DX)(R9*2), Y6
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 480(R11)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      128(DX)(R9*2), Y6
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 512(R11)
+	VMAXPD       Y6, Y5, Y5
+	VMASKMOVPD   160(DX)(R9*2), Y1, Y6
+	VMOVUPD      pool<>+6656(SB), Y7
+	VBLENDVPD    Y1, Y6, Y7, Y6
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y4, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 544(R11)
+	VMAXPD       Y6, Y5, Y4
+	VPBROADCASTD 12(BX), Y5
+	VMOVUPD      (R8), Y6
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y5, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 576(R11)
+	VMOVUPD      32(R8), Y7
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y5, Y8
+	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 608(R11)
+	VMAXPD       Y7, Y6, Y6
+	VMOVUPD      64(R8), Y7
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y5, Y8
+	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 640(R11)
+	VMAXPD       Y7, Y6, Y6
+	VMOVUPD      96(R8), Y7
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y5, Y8
+	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 672(R11)
+	VMAXPD       Y7, Y6, Y6
+	VMOVUPD      128(R8), Y7
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y5, Y8
+	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 704(R11)
+	VMAXPD       Y7, Y6, Y6
+	VMASKMOVPD   160(R8), Y1, Y7
+	VMOVUPD      pool<>+6656(SB), Y8
+	VBLENDVPD    Y1, Y7, Y8, Y7
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y5, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 736(R11)
+	VMAXPD       Y7, Y6, Y5
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y4, Y2, Y6
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VMAXPD     Y6, Y2, Y2
+	VPERM2F128 $0x20, Y5, Y3, Y4
+	VPERM2F128 $0x31, Y5, Y3, Y3
+	VMAXPD     Y4, Y3, Y3
+	VUNPCKLPD  Y3, Y2, Y4
+	VUNPCKHPD  Y3, Y2, Y2
+	VMAXPD     Y4, Y2, Y2
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*8), R11
+	VBROADCASTSD (R11), Y3
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*1), Y4
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*2), Y5
+	MOVLQSX      12(BX), R11
+	LEAQ         (R8)(R11*8), R11
+	VBROADCASTSD (R11), Y6
+	VBLENDPD     $0x0a, Y4, Y3, Y3
+	VBLENDPD     $0x0a, Y6, Y5, Y5
+	VBLENDPD     $0x0c, Y5, Y3, Y3
+	VMAXPD       Y3, Y2, Y4
+
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
+	VSUBPD  Y4, Y2, Y2
+	VMOVUPD pool<>+9344(SB), Y5
+	VCMPPD  $0x16, Y2, Y5, Y2
+	VPTEST  Y2, Y2
+	JNE     d_r6bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y4, Y2
+	VPCMPEQQ pool<>+6784(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      d_r6bail
+	VMOVUPD  pool<>+9472(SB), Y2
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.
+	VSUBPD  Y4, Y3, Y3
+	VMOVUPD Y3, 152(SP)
+	VMOVUPD Y4, 184(SP)
+	VMOVAPD Y3, Y3
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y2, Y3
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y3, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y5
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y5, Y3
+	VFMADD231PD pool<>+7424(SB), Y5, Y3
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y5
+	VFMADD213PD pool<>+7680(SB), Y3, Y5
+	VFMADD213PD pool<>+7808(SB), Y3, Y5
+	VFMADD213PD pool<>+7936(SB), Y3, Y5
+	VFMADD213PD pool<>+8064(SB), Y3, Y5
+	VFMADD213PD pool<>+8192(SB), Y3, Y5
+	VFMADD213PD pool<>+8320(SB), Y3, Y5
+	VFMADD213PD pool<>+8448(SB), Y3, Y5
+	VFMADD213PD pool<>+8576(SB), Y3, Y5
+	VMULPD      Y3, Y3, Y6
+	VFMADD213PD Y3, Y6, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y4, Y4
+	VPADDQ  pool<>+2432(SB), Y4, Y4
+	VMULPD  Y4, Y5, Y3
+	VMOVUPD Y3, 120(SP)
+	LEAQ    416(SP), R8
+	ADDQ    $0x3f, R8
+	ANDQ    $-64, R8
+
+	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
+	VBROADCASTSD 184(SP), Y3
+	VMOVUPD      (R8), Y4
+	VSUBPD       Y3, Y4, Y4
+	VMOVUPD      32(R8), Y5
+	VSUBPD       Y3, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y2, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VMOVUPD Y4, (R8)
+	VMOVUPD Y5, 32(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD 64(R8), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 96(R8), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VMOVUPD Y5, 64(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD Y6, 96(R8)
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD 128(R8), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 160(R8), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y5, Y3
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y6, Y7
+	VSUBPD      pool<>+7040(SB), Y3, Y8
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y8, Y5
+	VFMADD231PD pool<>+7424(SB), Y8, Y5
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y9, Y6
+	VFMADD231PD pool<>+7424(SB), Y9, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y5, Y8
+	VFMADD213PD pool<>+7680(SB), Y6, Y9
+	VFMADD213PD pool<>+7808(SB), Y5, Y8
+	VFMADD213PD pool<>+7808(SB), Y6, Y9
+	VFMADD213PD pool<>+7936(SB), Y5, Y8
+	VFMADD213PD pool<>+7936(SB), Y6, Y9
+	VFMADD213PD pool<>+8064(SB), Y5, Y8
+	VFMADD213PD pool<>+8064(SB), Y6, Y9
+	VFMADD213PD pool<>+8192(SB), Y5, Y8
+	VFMADD213PD pool<>+8192(SB), Y6, Y9
+	VFMADD213PD pool<>+8320(SB), Y5, Y8
+	VFMADD213PD pool<>+8320(SB), Y6, Y9
+	VFMADD213PD pool<>+8448(SB), Y5, Y8
+	VFMADD213PD pool<>+8448(SB), Y6, Y9
+	VFMADD213PD pool<>+8576(SB), Y5, Y8
+	VFMADD213PD pool<>+8576(SB), Y6, Y9
+	VMULPD      Y5, Y5, Y10
+	VFMADD213PD Y5, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y3, Y3
+	VPADDQ       pool<>+2432(SB), Y3, Y3
+	VMULPD       Y3, Y8, Y5
+	VPSLLQ       $0x34, Y7, Y7
+	VPADDQ       pool<>+2432(SB), Y7, Y7
+	VMULPD       Y7, Y9, Y6
+	VMOVUPD      Y5, 128(R8)
+	VADDPD       Y5, Y4, Y3
+	VMOVUPD      Y6, 160(R8)
+	VADDPD       Y6, Y3, Y3
+	VBROADCASTSD 192(SP), Y4
+	VMOVUPD      192(R8), Y5
+	VSUBPD       Y4, Y5, Y5
+	VMOVUPD      224(R8), Y6
+	VSUBPD       Y4, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VMOVUPD Y5, 192(R8)
+	VMOVUPD Y6, 224(R8)
+	VADDPD  Y6, Y5, Y5
+	VMOVUPD 256(R8), Y6
+	VSUBPD  Y4, Y6, Y6
+	VMOVUPD 288(R8), Y7
+	VSUBPD  Y4, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VMOVUPD Y6, 256(R8)
+	VADDPD  Y6, Y5, Y5
+	VMOVUPD Y7, 288(R8)
+	VADDPD  Y7, Y5, Y5
+	VMOVUPD 320(R8), Y6
+	VSUBPD  Y4, Y6, Y6
+	VMOVUPD 352(R8), Y7
+	VSUBPD  Y4, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y6, Y4
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y7, Y8
+	VSUBPD      pool<>+7040(SB), Y4, Y9
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y9, Y6
+	VFMADD231PD pool<>+7424(SB), Y9, Y6
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y10, Y7
+	VFMADD231PD pool<>+7424(SB), Y10, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y6, Y9
+	VFMADD213PD pool<>+7680(SB), Y7, Y10
+	VFMADD213PD pool<>+7808(SB), Y6, Y9
+	VFMADD213PD pool<>+7808(SB), Y7, Y10
+	VFMADD213PD pool<>+7936(SB), Y6, Y9
+	VFMADD213PD pool<>+7936(SB), Y7, Y10
+	VFMADD213PD pool<>+8064(SB), Y6, Y9
+	VFMADD213PD pool<>+8064(SB), Y7, Y10
+	VFMADD213PD pool<>+8192(SB), Y6, Y9
+	VFMADD213PD pool<>+8192(SB), Y7, Y10
+	VFMADD213PD pool<>+8320(SB), Y6, Y9
+	VFMADD213PD pool<>+8320(SB), Y7, Y10
+	VFMADD213PD pool<>+8448(SB), Y6, Y9
+	VFMADD213PD pool<>+8448(SB), Y7, Y10
+	VFMADD213PD pool<>+8576(SB), Y6, Y9
+	VFMADD213PD pool<>+8576(SB), Y7, Y10
+	VMULPD      Y6, Y6, Y11
+	VFMADD213PD Y6, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y4, Y4
+	VPADDQ       pool<>+2432(SB), Y4, Y4
+	VMULPD       Y4, Y9, Y6
+	VPSLLQ       $0x34, Y8, Y8
+	VPADDQ       pool<>+2432(SB), Y8, Y8
+	VMULPD       Y8, Y10, Y7
+	VMOVUPD      Y6, 320(R8)
+	VADDPD       Y6, Y5, Y4
+	VMOVUPD      Y7, 352(R8)
+	VADDPD       Y7, Y4, Y4
+	VBROADCASTSD 200(SP), Y5
+	VMOVUPD      384(R8), Y6
+	VSUBPD       Y5, Y6, Y6
+	VMOVUPD      416(R8), Y7
+	VSUBPD       Y5, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VMOVUPD Y6, 384(R8)
+	VMOVUPD Y7, 416(R8)
+	VADDPD  Y7, Y6, Y6
+	VMOVUPD 448(R8), Y7
+	VSUBPD  Y5, Y7, Y7
+	VMOVUPD 480(R8), Y8
+	VSUBPD  Y5, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VMULPD      Y7, Y7, Y13
+	VFMADD213PD Y7, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VMOVUPD Y7, 448(R8)
+	VADDPD  Y7, Y6, Y6
+	VMOVUPD Y8, 480(R8)
+	VADDPD  Y8, Y6, Y6
+	VMOVUPD 512(R8), Y7
+	VSUBPD  Y5, Y7, Y7
+	VMOVUPD 544(R8), Y8
+	VSUBPD  Y5, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y7, Y5
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y8, Y9
+	VSUBPD      pool<>+7040(SB), Y5, Y10
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y10, Y7
+	VFMADD231PD pool<>+7424(SB), Y10, Y7
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y11, Y8
+	VFMADD231PD pool<>+7424(SB), Y11, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y7, Y10
+	VFMADD213PD pool<>+7680(SB), Y8, Y11
+	VFMADD213PD pool<>+7808(SB), Y7, Y10
+	VFMADD213PD pool<>+7808(SB), Y8, Y11
+	VFMADD213PD pool<>+7936(SB), Y7, Y10
+	VFMADD213PD pool<>+7936(SB), Y8, Y11
+	VFMADD213PD pool<>+8064(SB), Y7, Y10
+	VFMADD213PD pool<>+8064(SB), Y8, Y11
+	VFMADD213PD pool<>+8192(SB), Y7, Y10
+	VFMADD213PD pool<>+8192(SB), Y8, Y11
+	VFMADD213PD pool<>+8320(SB), Y7, Y10
+	VFMADD213PD pool<>+8320(SB), Y8, Y11
+	VFMADD213PD pool<>+8448(SB), Y7, Y10
+	VFMADD213PD pool<>+8448(SB), Y8, Y11
+	VFMADD213PD pool<>+8576(SB), Y7, Y10
+	VFMADD213PD pool<>+8576(SB), Y8, Y11
+	VMULPD      Y7, Y7, Y12
+	VFMADD213PD Y7, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y5, Y5
+	VPADDQ       pool<>+2432(SB), Y5, Y5
+	VMULPD       Y5, Y10, Y7
+	VPSLLQ       $0x34, Y9, Y9
+	VPADDQ       pool<>+2432(SB), Y9, Y9
+	VMULPD       Y9, Y11, Y8
+	VMOVUPD      Y7, 512(R8)
+	VADDPD       Y7, Y6, Y5
+	VMOVUPD      Y8, 544(R8)
+	VADDPD       Y8, Y5, Y5
+	VBROADCASTSD 208(SP), Y6
+	VMOVUPD      576(R8), Y7
+	VSUBPD       Y6, Y7, Y7
+	VMOVUPD      608(R8), Y8
+	VSUBPD       Y6, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VMULPD      Y7, Y7, Y13
+	VFMADD213PD Y7, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VMOVUPD Y7, 576(R8)
+	VMOVUPD Y8, 608(R8)
+	VADDPD  Y8, Y7, Y7
+	VMOVUPD 640(R8), Y8
+	VSUBPD  Y6, Y8, Y8
+	VMOVUPD 672(R8), Y9
+	VSUBPD  Y6, Y9, Y9
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VMAXPD      Y9, Y2, Y9
+	VMOVUPD     pool<>+7040(SB), Y11
+	VFMADD231PD pool<>+7168(SB), Y9, Y11
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+	VSUBPD      pool<>+7040(SB), Y11, Y13
+	VMOVUPD     Y9, Y9
+	VFMADD231PD pool<>+7296(SB), Y13, Y9
+	VFMADD231PD pool<>+7424(SB), Y13, Y9
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y12
+	VMOVUPD     pool<>+7552(SB), Y13
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7680(SB), Y9, Y13
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y9, Y13
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y9, Y13
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y9, Y13
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y9, Y13
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y9, Y13
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y9, Y13
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y9, Y13
+	VMULPD      Y8, Y8, Y14
+	VFMADD213PD Y8, Y14, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+	VMULPD      Y9, Y9, Y8
+	VFMADD213PD Y9, Y8, Y13
+	VADDPD      pool<>+2432(SB), Y13, Y13
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VPSLLQ  $0x34, Y11, Y11
+	VPADDQ  pool<>+2432(SB), Y11, Y11
+	VMULPD  Y11, Y13, Y9
+	VMOVUPD Y8, 640(R8)
+	VADDPD  Y8, Y7, Y7
+	VMOVUPD Y9, 672(R8)
+	VADDPD  Y9, Y7, Y7
+	VMOVUPD 704(R8), Y8
+	VSUBPD  Y6, Y8, Y8
+	VMOVUPD 736(R8), Y9
+	VSUBPD  Y6, Y9, Y9
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y8, Y6
+	VMAXPD      Y9, Y2, Y9
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y9, Y2
+	VSUBPD      pool<>+7040(SB), Y6, Y10
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y10, Y8
+	VFMADD231PD pool<>+7424(SB), Y10, Y8
+	VSUBPD      pool<>+7040(SB), Y2, Y11
+	VMOVUPD     Y9, Y9
+	VFMADD231PD pool<>+7296(SB), Y11, Y9
+	VFMADD231PD pool<>+7424(SB), Y11, Y9
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y8, Y10
+	VFMADD213PD pool<>+7680(SB), Y9, Y11
+	VFMADD213PD pool<>+7808(SB), Y8, Y10
+	VFMADD213PD pool<>+7808(SB), Y9, Y11
+	VFMADD213PD pool<>+7936(SB), Y8, Y10
+	VFMADD213PD pool<>+7936(SB), Y9, Y11
+	VFMADD213PD pool<>+8064(SB), Y8, Y10
+	VFMADD213PD pool<>+8064(SB), Y9, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y10
+	VFMADD213PD pool<>+8192(SB), Y9, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y10
+	VFMADD213PD pool<>+8320(SB), Y9, Y11
+	VFMADD213PD pool<>+8448(SB), Y8, Y10
+	VFMADD213PD pool<>+8448(SB), Y9, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y10
+	VFMADD213PD pool<>+8576(SB), Y9, Y11
+	VMULPD      Y8, Y8, Y12
+	VFMADD213PD Y8, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y9, Y9, Y8
+	VFMADD213PD Y9, Y8, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y10, Y8
+	VPSLLQ  $0x34, Y2, Y2
+	VPADDQ  pool<>+2432(SB), Y2, Y2
+	VMULPD  Y2, Y11, Y9
+	VMOVUPD Y8, 704(R8)
+	VADDPD  Y8, Y7, Y2
+	VMOVUPD Y9, 736(R8)
+	VADDPD  Y9, Y2, Y2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y5, Y3, Y6
+	VPERM2F128 $0x31, Y5, Y3, Y3
+	VADDPD     Y6, Y3, Y3
+	VPERM2F128 $0x20, Y2, Y4, Y5
+	VPERM2F128 $0x31, Y2, Y4, Y2
+	VADDPD     Y5, Y2, Y2
+	VUNPCKLPD  Y2, Y3, Y4
+	VUNPCKHPD  Y2, Y3, Y2
+	VADDPD     Y4, Y2, Y2
+	VMOVUPD    120(SP), Y3
+	VADDPD     Y2, Y3, Y4
+
+	// ds's factors: g/Z, -g*(O/Z) at the target.
+	VMOVUPD      pool<>+2432(SB), Y5
+	VDIVPD       Y4, Y5, Y5
+	VBROADCASTSD gradScale+104(FP), Y4
+	VMULPD       Y5, Y4, Y6
+	VMULPD       Y5, Y2, Y5
+	VMULPD       Y4, Y5, Y5
+	VXORPD       pool<>+3968(SB), Y5, Y5
+	VMOVUPD      Y5, 48(SP)
+	LEAQ         416(SP), R11
+	ADDQ         $0x3f, R11
+	ANDQ         $-64, R11
+
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
+	LEAQ       (CX)(R10*1), R8
+	VPERMPD    $0x00, Y6, Y4
+	VMOVUPD    (R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, (CX)
+	VMOVUPD    32(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 32(CX)
+	VMOVUPD    64(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 64(CX)
+	VMOVUPD    96(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 96(CX)
+	VMOVUPD    128(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 128(CX)
+	VMOVUPD    160(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMASKMOVPD Y5, Y1, 160(CX)
+	VPERMPD    $0x55, Y6, Y4
+	VMOVUPD    192(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, (CX)(R9*1)
+	VMOVUPD    224(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 32(CX)(R9*1)
+	VMOVUPD    256(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 64(CX)(R9*1)
+	VMOVUPD    288(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 96(CX)(R9*1)
+	VMOVUPD    320(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 128(CX)(R9*1)
+	VMOVUPD    352(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMASKMOVPD Y5, Y1, 160(CX)(R9*1)
+	VPERMPD    $0xaa, Y6, Y4
+	VMOVUPD    384(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, (CX)(R9*2)
+	VMOVUPD    416(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 32(CX)(R9*2)
+	VMOVUPD    448(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 64(CX)(R9*2)
+	VMOVUPD    480(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 96(CX)(R9*2)
+	VMOVUPD    512(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 128(CX)(R9*2)
+	VMOVUPD    544(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMASKMOVPD Y5, Y1, 160(CX)(R9*2)
+	VPERMPD    $0xff, Y6, Y4
+	VMOVUPD    576(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, (R8)
+	VMOVUPD    608(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 32(R8)
+	VMOVUPD    640(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 64(R8)
+	VMOVUPD    672(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 96(R8)
+	VMOVUPD    704(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 128(R8)
+	VMOVUPD    736(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMASKMOVPD Y5, Y1, 160(R8)
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (CX), R11
+	MOVLQSX (BX), R12
+	MOVQ    48(SP), R13
+	MOVQ    R13, (R11)(R12*8)
+	LEAQ    (CX)(R9*1), R11
+	MOVLQSX 4(BX), R12
+	MOVQ    56(SP), R13
+	MOVQ    R13, (R11)(R12*8)
+	LEAQ    (CX)(R9*2), R11
+	MOVLQSX 8(BX), R12
+	MOVQ    64(SP), R13
+	MOVQ    R13, (R11)(R12*8)
+	LEAQ    (R8), R8
+	MOVLQSX 12(BX), R11
+	MOVQ    72(SP), R12
+	MOVQ    R12, (R8)(R11*8)
+	VMOVUPD 152(SP), Y4
+	CMPQ    408(SP), $0x00
+	JE      d_r6gnopend
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y5
+	VMOVUPD 280(SP), Y6
+	VMOVUPD 344(SP), Y7
+	VADDPD  Y6, Y5, Y8
+	VMOVAPD Y8, Y8
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y8, Y9
+	VPCMPGTQ pool<>+1920(SB), Y9, Y10
+	VPADDQ   pool<>+2048(SB), Y10, Y11
+	VPSLLQ   $0x34, Y11, Y11
+	VORPD    Y11, Y9, Y9
+	VPSRLQ   $0x34, Y8, Y11
+	VPSUBQ   Y10, Y11, Y11
+	VORPD    pool<>+2176(SB), Y11, Y11
+	VSUBPD   pool<>+2304(SB), Y11, Y11
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y9, Y10
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VDIVPD      Y9, Y10, Y10
+	VMULPD      Y10, Y10, Y9
+	VMOVUPD     pool<>+8704(SB), Y12
+	VFMADD213PD pool<>+8832(SB), Y9, Y12
+	VFMADD213PD pool<>+8960(SB), Y9, Y12
+	VFMADD213PD pool<>+9088(SB), Y9, Y12
+	VFMADD213PD pool<>+9216(SB), Y9, Y12
+	VFMADD213PD pool<>+2560(SB), Y9, Y12
+	VFMADD213PD pool<>+2688(SB), Y9, Y12
+	VFMADD213PD pool<>+2816(SB), Y9, Y12
+	VFMADD213PD pool<>+2944(SB), Y9, Y12
+	VFMADD213PD pool<>+3072(SB), Y9, Y12
+	VMULPD      Y10, Y12, Y12
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y11, Y12
+	VFMADD231PD pool<>+3328(SB), Y11, Y12
+	VXORPD      Y10, Y10, Y10
+	VFMADD231PD Y10, Y8, Y12
+	VMOVAPD     Y12, Y8
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y5, Y5, Y9
+	VADDPD      Y6, Y9, Y9
+	VDIVPD      Y9, Y6, Y9
+	VMULPD      Y9, Y9, Y10
+	VMOVUPD     pool<>+6016(SB), Y11
+	VFMADD213PD pool<>+6144(SB), Y10, Y11
+	VFMADD213PD pool<>+6272(SB), Y10, Y11
+	VFMADD213PD pool<>+6400(SB), Y10, Y11
+	VFMADD213PD pool<>+6528(SB), Y10, Y11
+	VFMADD213PD pool<>+4096(SB), Y10, Y11
+	VFMADD213PD pool<>+4224(SB), Y10, Y11
+	VFMADD213PD pool<>+4352(SB), Y10, Y11
+	VFMADD213PD pool<>+4480(SB), Y10, Y11
+	VMULPD      Y10, Y11, Y11
+	VADDPD      Y9, Y9, Y9
+	VFMADD213PD Y9, Y9, Y11
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y7, Y8, Y7
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y8
+	VMULPD    pool<>+4736(SB), Y5, Y9
+	VCMPPD    $0x12, Y5, Y8, Y5
+	VCMPPD    $0x12, Y9, Y6, Y6
+	VANDPD    Y6, Y5, Y5
+	VBLENDVPD Y5, Y11, Y7, Y7
+	VMOVUPD   Y7, -32(AX)
+
+d_r6gnopend:
+	// This group's losses pending.
+	VMOVUPD Y3, 216(SP)
+	VMOVUPD Y2, 280(SP)
+	VMOVUPD Y4, 344(SP)
+	MOVQ    $0x00000001, 408(SP)
+	LEAQ    (DX)(R9*4), DX
+	LEAQ    (CX)(R9*4), CX
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000010, BX
+	SUBQ    $0x04, SI
+	JMP     d_r6groups
+
+d_r6bail:
+	MOVQ $0x00000004, 112(SP)
+	JMP  d_r6flush
+
+d_r6rest:
+	MOVQ SI, 112(SP)
+
+d_r6flush:
+	CMPQ 408(SP), $0x00
+	JE   d_r6solo
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y2
+	VMOVUPD 280(SP), Y3
+	VMOVUPD 344(SP), Y4
+	VADDPD  Y3, Y2, Y5
+	VMOVAPD Y5, Y5
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y5, Y6
+	VPCMPGTQ pool<>+1920(SB), Y6, Y7
+	VPADDQ   pool<>+2048(SB), Y7, Y8
+	VPSLLQ   $0x34, Y8, Y8
+	VORPD    Y8, Y6, Y6
+	VPSRLQ   $0x34, Y5, Y8
+	VPSUBQ   Y7, Y8, Y8
+	VORPD    pool<>+2176(SB), Y8, Y8
+	VSUBPD   pool<>+2304(SB), Y8, Y8
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y6, Y7
+	VADDPD      pool<>+2432(SB), Y6, Y6
+	VDIVPD      Y6, Y7, Y7
+	VMULPD      Y7, Y7, Y6
+	VMOVUPD     pool<>+8704(SB), Y9
+	VFMADD213PD pool<>+8832(SB), Y6, Y9
+	VFMADD213PD pool<>+8960(SB), Y6, Y9
+	VFMADD213PD pool<>+9088(SB), Y6, Y9
+	VFMADD213PD pool<>+9216(SB), Y6, Y9
+	VFMADD213PD pool<>+2560(SB), Y6, Y9
+	VFMADD213PD pool<>+2688(SB), Y6, Y9
+	VFMADD213PD pool<>+2816(SB), Y6, Y9
+	VFMADD213PD pool<>+2944(SB), Y6, Y9
+	VFMADD213PD pool<>+3072(SB), Y6, Y9
+	VMULPD      Y7, Y9, Y9
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y8, Y9
+	VFMADD231PD pool<>+3328(SB), Y8, Y9
+	VXORPD      Y7, Y7, Y7
+	VFMADD231PD Y7, Y5, Y9
+	VMOVAPD     Y9, Y5
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y2, Y2, Y6
+	VADDPD      Y3, Y6, Y6
+	VDIVPD      Y6, Y3, Y6
+	VMULPD      Y6, Y6, Y7
+	VMOVUPD     pool<>+6016(SB), Y8
+	VFMADD213PD pool<>+6144(SB), Y7, Y8
+	VFMADD213PD pool<>+6272(SB), Y7, Y8
+	VFMADD213PD pool<>+6400(SB), Y7, Y8
+	VFMADD213PD pool<>+6528(SB), Y7, Y8
+	VFMADD213PD pool<>+4096(SB), Y7, Y8
+	VFMADD213PD pool<>+4224(SB), Y7, Y8
+	VFMADD213PD pool<>+4352(SB), Y7, Y8
+	VFMADD213PD pool<>+4480(SB), Y7, Y8
+	VMULPD      Y7, Y8, Y8
+	VADDPD      Y6, Y6, Y6
+	VFMADD213PD Y6, Y6, Y8
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y4, Y5, Y4
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y5
+	VMULPD    pool<>+4736(SB), Y2, Y6
+	VCMPPD    $0x12, Y2, Y5, Y2
+	VCMPPD    $0x12, Y6, Y3, Y3
+	VANDPD    Y3, Y2, Y2
+	VBLENDVPD Y2, Y8, Y4, Y4
+	VMOVUPD   Y4, -32(AX)
+	MOVQ      $0x00000000, 408(SP)
+
+d_r6solo:
+	CMPQ  112(SP), $0x00
+	JNE   d_r6one
+	TESTQ SI, SI
+	JE    done
+	JMP   d_r6groups
+
+d_r6one:
+	MOVLQSX (BX), R8
+	TESTQ   R8, R8
+	JS      d_r6oignored
+
+	// Load the rows, each target's lane (and the tail's) -Inf, to the
+	// scratch block; the others' max.
+	LEAQ         416(SP), R8
+	ADDQ         $0x3f, R8
+	ANDQ         $-64, R8
+	VPBROADCASTD (BX), Y2
+	VMOVUPD      (DX), Y3
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, (R8)
+	VMOVUPD      32(DX), Y4
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 32(R8)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      64(DX), Y4
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 64(R8)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      96(DX), Y4
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 96(R8)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      128(DX), Y4
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 128(R8)
+	VMAXPD       Y4, Y3, Y3
+	VMASKMOVPD   160(DX), Y1, Y4
+	VMOVUPD      pool<>+6656(SB), Y5
+	VBLENDVPD    Y1, Y4, Y5, Y4
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y2, Y2
+	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 160(R8)
+	VMAXPD       Y4, Y3, Y2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y4
+	VMAXPD     Y3, Y4, Y4
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VMAXPD     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y4, Y3
+	VUNPCKHPD  Y2, Y4, Y2
+	VMAXPD     Y3, Y2, Y2
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (BX), R8
+	VBROADCASTSD (DX)(R8*8), Y3
+	VMAXPD       Y3, Y2, Y4
+
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
+	VSUBPD  Y4, Y2, Y2
+	VMOVUPD pool<>+9344(SB), Y5
+	VCMPPD  $0x16, Y2, Y5, Y2
+	VPTEST  Y2, Y2
+	JNE     d_r6ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y4, Y2
+	VPCMPEQQ pool<>+6784(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      d_r6ospecial
+	VMOVUPD  pool<>+9472(SB), Y2
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.
+	VSUBPD  Y4, Y3, Y3
+	VMOVUPD Y3, 152(SP)
+	VMOVUPD Y4, 184(SP)
+	VMOVAPD Y3, Y3
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y2, Y3
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y3, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y5
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y5, Y3
+	VFMADD231PD pool<>+7424(SB), Y5, Y3
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y5
+	VFMADD213PD pool<>+7680(SB), Y3, Y5
+	VFMADD213PD pool<>+7808(SB), Y3, Y5
+	VFMADD213PD pool<>+7936(SB), Y3, Y5
+	VFMADD213PD pool<>+8064(SB), Y3, Y5
+	VFMADD213PD pool<>+8192(SB), Y3, Y5
+	VFMADD213PD pool<>+8320(SB), Y3, Y5
+	VFMADD213PD pool<>+8448(SB), Y3, Y5
+	VFMADD213PD pool<>+8576(SB), Y3, Y5
+	VMULPD      Y3, Y3, Y6
+	VFMADD213PD Y3, Y6, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y4, Y4
+	VPADDQ  pool<>+2432(SB), Y4, Y4
+	VMULPD  Y4, Y5, Y3
+	VMOVUPD Y3, 120(SP)
+	LEAQ    416(SP), R8
+	ADDQ    $0x3f, R8
+	ANDQ    $-64, R8
+
+	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
+	VBROADCASTSD 184(SP), Y3
+	VMOVUPD      (R8), Y4
+	VSUBPD       Y3, Y4, Y4
+	VMOVUPD      32(R8), Y5
+	VSUBPD       Y3, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y2, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VMOVUPD Y4, (R8)
+	VMOVUPD Y5, 32(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD 64(R8), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 96(R8), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VMOVUPD Y5, 64(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD Y6, 96(R8)
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD 128(R8), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 160(R8), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y5, Y3
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y6, Y2
+	VSUBPD      pool<>+7040(SB), Y3, Y7
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y7, Y5
+	VFMADD231PD pool<>+7424(SB), Y7, Y5
+	VSUBPD      pool<>+7040(SB), Y2, Y8
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y8, Y6
+	VFMADD231PD pool<>+7424(SB), Y8, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VMOVUPD     pool<>+7552(SB), Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y7
+	VFMADD213PD pool<>+7680(SB), Y6, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y7
+	VFMADD213PD pool<>+7808(SB), Y6, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y7
+	VFMADD213PD pool<>+7936(SB), Y6, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y7
+	VFMADD213PD pool<>+8064(SB), Y6, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y7
+	VFMADD213PD pool<>+8192(SB), Y6, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y7
+	VFMADD213PD pool<>+8320(SB), Y6, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y7
+	VFMADD213PD pool<>+8448(SB), Y6, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y7
+	VFMADD213PD pool<>+8576(SB), Y6, Y8
+	VMULPD      Y5, Y5, Y9
+	VFMADD213PD Y5, Y9, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y3, Y3
+	VPADDQ  pool<>+2432(SB), Y3, Y3
+	VMULPD  Y3, Y7, Y5
+	VPSLLQ  $0x34, Y2, Y2
+	VPADDQ  pool<>+2432(SB), Y2, Y2
+	VMULPD  Y2, Y8, Y6
+	VMOVUPD Y5, 128(R8)
+	VADDPD  Y5, Y4, Y2
+	VMOVUPD Y6, 160(R8)
+	VADDPD  Y6, Y2, Y2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y4
+	VADDPD     Y3, Y4, Y4
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VADDPD     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y4, Y3
+	VUNPCKHPD  Y2, Y4, Y2
+	VADDPD     Y3, Y2, Y2
+	VMOVUPD    120(SP), Y3
+	VADDPD     Y2, Y3, Y4
+
+	// ds's factors: g/Z, -g*(O/Z) at the target.
+	VMOVUPD      pool<>+2432(SB), Y5
+	VDIVPD       Y4, Y5, Y5
+	VBROADCASTSD gradScale+104(FP), Y4
+	VMULPD       Y5, Y4, Y6
+	VMULPD       Y5, Y2, Y5
+	VMULPD       Y4, Y5, Y5
+	VXORPD       pool<>+3968(SB), Y5, Y5
+	VMOVUPD      Y5, 48(SP)
+	LEAQ         416(SP), R8
+	ADDQ         $0x3f, R8
+	ANDQ         $-64, R8
+
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
+	VMOVUPD    (R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, (CX)
+	VMOVUPD    32(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, 32(CX)
+	VMOVUPD    64(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, 64(CX)
+	VMOVUPD    96(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, 96(CX)
+	VMOVUPD    128(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, 128(CX)
+	VMOVUPD    160(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMASKMOVPD Y4, Y1, 160(CX)
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (CX), R8
+	MOVLQSX (BX), R11
+	MOVQ    48(SP), R12
+	MOVQ    R12, (R8)(R11*8)
+	VADDPD  Y2, Y3, Y4
+	VMOVAPD Y4, Y4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y4, Y5
+	VPCMPGTQ pool<>+1920(SB), Y5, Y6
+	VPADDQ   pool<>+2048(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+2176(SB), Y7, Y7
+	VSUBPD   pool<>+2304(SB), Y7, Y7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y5, Y6
+	VADDPD      pool<>+2432(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+8704(SB), Y8
+	VFMADD213PD pool<>+8832(SB), Y5, Y8
+	VFMADD213PD pool<>+8960(SB), Y5, Y8
+	VFMADD213PD pool<>+9088(SB), Y5, Y8
+	VFMADD213PD pool<>+9216(SB), Y5, Y8
+	VFMADD213PD pool<>+2560(SB), Y5, Y8
+	VFMADD213PD pool<>+2688(SB), Y5, Y8
+	VFMADD213PD pool<>+2816(SB), Y5, Y8
+	VFMADD213PD pool<>+2944(SB), Y5, Y8
+	VFMADD213PD pool<>+3072(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
+	VFMADD231PD pool<>+3328(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y3, Y3, Y5
+	VADDPD      Y2, Y5, Y5
+	VDIVPD      Y5, Y2, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD213PD pool<>+6144(SB), Y6, Y7
+	VFMADD213PD pool<>+6272(SB), Y6, Y7
+	VFMADD213PD pool<>+6400(SB), Y6, Y7
+	VFMADD213PD pool<>+6528(SB), Y6, Y7
+	VFMADD213PD pool<>+4096(SB), Y6, Y7
+	VFMADD213PD pool<>+4224(SB), Y6, Y7
+	VFMADD213PD pool<>+4352(SB), Y6, Y7
+	VFMADD213PD pool<>+4480(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VMOVUPD 152(SP), Y5
+	VSUBPD  Y5, Y4, Y4
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y5
+	VMULPD    pool<>+4736(SB), Y3, Y6
+	VCMPPD    $0x12, Y3, Y5, Y3
+	VCMPPD    $0x12, Y6, Y2, Y2
+	VANDPD    Y2, Y3, Y3
+	VBLENDVPD Y3, Y7, Y4, Y4
+	VMOVSD    X4, (AX)
+
+d_r6onext:
+	LEAQ (DX)(DI*8), DX
+	LEAQ (CX)(DI*8), CX
+	ADDQ $0x00000008, AX
+	ADDQ $0x00000004, BX
+	DECQ SI
+	DECQ 112(SP)
+	JMP  d_r6solo
+
+d_r6oignored:
+	MOVQ   $0x00000000, (AX)
+	MOVQ   DI, R8
+	MOVQ   CX, R11
+	VXORPS Y2, Y2, Y2
+
+d_r6ozero_loop:
+	CMPQ    R8, $0x00000010
+	JL      d_r6ozero_one
+	VMOVUPD Y2, (R11)
+	VMOVUPD Y2, 32(R11)
+	VMOVUPD Y2, 64(R11)
+	VMOVUPD Y2, 96(R11)
+	ADDQ    $0x00000080, R11
+	SUBQ    $0x00000010, R8
+	JMP     d_r6ozero_loop
+
+d_r6ozero_one:
+	CMPQ    R8, $0x00000004
+	JL      d_r6ozero_tail
+	VMOVUPD Y2, (R11)
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000004, R8
+	JMP     d_r6ozero_one
+
+d_r6ozero_tail:
+	TESTQ      R8, R8
+	JE         d_r6ozero_done
+	VMASKMOVPD Y2, Y0, (R11)
+
+d_r6ozero_done:
+	JMP d_r6onext
+
+d_r6ospecial:
+	VMOVSD pool<>+5120(SB), X2
+	VMOVSD X2, (AX)
+	JMP    d_r6onext
+
+d_r6skip:
 	// Longer rows are not this function's (see rowsPart.cols).
 done:
 	VZEROUPPER
 	RET
 
-// func crossEntropyLossResidentF64AVX2(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
+// func crossEntropyLossScratch3F64AVX2(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
 // Requires: AVX, AVX2, FMA3
-TEXT ·crossEntropyLossResidentF64AVX2(SB), $1104-112
+TEXT ·crossEntropyLossScratch3F64AVX2(SB), $1872-112
 	MOVQ loss_base+0(FP), AX
 	MOVQ ds_base+24(FP), CX
 	MOVQ logits_base+48(FP), CX
@@ -28313,1442 +33065,6 @@ TEXT ·crossEntropyLossResidentF64AVX2(SB), $1104-112
 	XORQ DI, DI
 
 pfnext:
-	// Rows of 1 float64 vectors, the last masked: resident.
-	CMPQ    SI, $0x00000004
-	JA      l_r1skip
-	MOVQ    SI, DI
-	SUBQ    $0x00000000, DI
-	SHLQ    $0x03, DI
-	NEGQ    DI
-	LEAQ    masktab<>+0(SB), R8
-	VMOVDQU 32(R8)(DI*1), Y0
-	MOVQ    SI, R8
-	SHLQ    $0x03, R8
-	LEAQ    (R8)(R8*2), R9
-	MOVQ    $0x00000000, 408(SP)
-
-l_r1groups:
-	CMPQ  BX, $0x04
-	JL    l_r1rest
-	MOVL  (DX), DI
-	ORL   4(DX), DI
-	ORL   8(DX), DI
-	ORL   12(DX), DI
-	TESTL DI, DI
-	JS    l_r1bail
-	LEAQ  (CX)(R9*1), DI
-
-	// Load the rows, each target's lane (and the tail's) -Inf; the others' max.
-	VPBROADCASTD (DX), Y1
-	VMASKMOVPD   (CX), Y0, Y2
-	VMOVUPD      pool<>+6656(SB), Y3
-	VBLENDVPD    Y0, Y2, Y3, Y2
-	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y1
-	VBLENDVPD    Y1, pool<>+6656(SB), Y2, Y2
-	VPBROADCASTD 4(DX), Y1
-	VMASKMOVPD   (CX)(R8*1), Y0, Y3
-	VMOVUPD      pool<>+6656(SB), Y4
-	VBLENDVPD    Y0, Y3, Y4, Y3
-	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y1
-	VBLENDVPD    Y1, pool<>+6656(SB), Y3, Y3
-	VPBROADCASTD 8(DX), Y1
-	VMASKMOVPD   (CX)(R8*2), Y0, Y4
-	VMOVUPD      pool<>+6656(SB), Y5
-	VBLENDVPD    Y0, Y4, Y5, Y4
-	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y1
-	VBLENDVPD    Y1, pool<>+6656(SB), Y4, Y4
-	VPBROADCASTD 12(DX), Y1
-	VMASKMOVPD   (DI), Y0, Y5
-	VMOVUPD      pool<>+6656(SB), Y6
-	VBLENDVPD    Y0, Y5, Y6, Y5
-	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y1
-	VBLENDVPD    Y1, pool<>+6656(SB), Y5, Y5
-
-	// A transposing tree: row i's value to 64-bit lane i.
-	VPERM2F128 $0x20, Y4, Y2, Y1
-	VPERM2F128 $0x31, Y4, Y2, Y6
-	VMAXPD     Y1, Y6, Y6
-	VPERM2F128 $0x20, Y5, Y3, Y1
-	VPERM2F128 $0x31, Y5, Y3, Y7
-	VMAXPD     Y1, Y7, Y7
-	VUNPCKLPD  Y7, Y6, Y1
-	VUNPCKHPD  Y7, Y6, Y6
-	VMAXPD     Y1, Y6, Y6
-
-	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (DX), R10
-	LEAQ         (CX)(R10*8), R10
-	VBROADCASTSD (R10), Y1
-	MOVLQSX      4(DX), R10
-	LEAQ         (CX)(R10*8), R10
-	VBROADCASTSD (R10)(R8*1), Y7
-	MOVLQSX      8(DX), R10
-	LEAQ         (CX)(R10*8), R10
-	VBROADCASTSD (R10)(R8*2), Y8
-	MOVLQSX      12(DX), R10
-	LEAQ         (DI)(R10*8), R10
-	VBROADCASTSD (R10), Y9
-	VBLENDPD     $0x0a, Y7, Y1, Y1
-	VBLENDPD     $0x0a, Y9, Y8, Y8
-	VBLENDPD     $0x0c, Y8, Y1, Y1
-	VMAXPD       Y1, Y6, Y7
-
-	// Others' max more than confidentMargin (float64: confidentMargin64)
-	// below max, or NaN: the caller's.
-	VSUBPD  Y7, Y6, Y6
-	VMOVUPD pool<>+9344(SB), Y8
-	VCMPPD  $0x16, Y6, Y8, Y6
-	VPTEST  Y6, Y6
-	JNE     l_r1bail
-
-	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VANDPD   pool<>+6784(SB), Y7, Y6
-	VPCMPEQQ pool<>+6784(SB), Y6, Y6
-	VPTEST   Y6, Y6
-	JNE      l_r1bail
-
-	// s_t - max and e_t = exp(s_t - max), row i in lane i.
-	VMOVUPD pool<>+9472(SB), Y6
-	VSUBPD  Y7, Y1, Y1
-	VMOVAPD Y1, Y8
-	VMOVUPD Y1, 152(SP)
-
-	// Exp pass: e = exp(s - max) in place, with e_t's.
-	VPERMPD $0x00, Y7, Y1
-	VSUBPD  Y1, Y2, Y2
-	VPERMPD $0x55, Y7, Y1
-	VSUBPD  Y1, Y3, Y3
-	VPERMPD $0xaa, Y7, Y1
-	VSUBPD  Y1, Y4, Y4
-	VPERMPD $0xff, Y7, Y1
-	VSUBPD  Y1, Y5, Y5
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y2, Y6, Y2
-	VMOVUPD     pool<>+7040(SB), Y1
-	VFMADD231PD pool<>+7168(SB), Y2, Y1
-	VMAXPD      Y3, Y6, Y3
-	VMOVUPD     pool<>+7040(SB), Y7
-	VFMADD231PD pool<>+7168(SB), Y3, Y7
-	VSUBPD      pool<>+7040(SB), Y1, Y9
-	VMOVUPD     Y2, Y2
-	VFMADD231PD pool<>+7296(SB), Y9, Y2
-	VFMADD231PD pool<>+7424(SB), Y9, Y2
-	VSUBPD      pool<>+7040(SB), Y7, Y10
-	VMOVUPD     Y3, Y3
-	VFMADD231PD pool<>+7296(SB), Y10, Y3
-	VFMADD231PD pool<>+7424(SB), Y10, Y3
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y9
-	VMOVUPD     pool<>+7552(SB), Y10
-	VFMADD213PD pool<>+7680(SB), Y2, Y9
-	VFMADD213PD pool<>+7680(SB), Y3, Y10
-	VFMADD213PD pool<>+7808(SB), Y2, Y9
-	VFMADD213PD pool<>+7808(SB), Y3, Y10
-	VFMADD213PD pool<>+7936(SB), Y2, Y9
-	VFMADD213PD pool<>+7936(SB), Y3, Y10
-	VFMADD213PD pool<>+8064(SB), Y2, Y9
-	VFMADD213PD pool<>+8064(SB), Y3, Y10
-	VFMADD213PD pool<>+8192(SB), Y2, Y9
-	VFMADD213PD pool<>+8192(SB), Y3, Y10
-	VFMADD213PD pool<>+8320(SB), Y2, Y9
-	VFMADD213PD pool<>+8320(SB), Y3, Y10
-	VFMADD213PD pool<>+8448(SB), Y2, Y9
-	VFMADD213PD pool<>+8448(SB), Y3, Y10
-	VFMADD213PD pool<>+8576(SB), Y2, Y9
-	VFMADD213PD pool<>+8576(SB), Y3, Y10
-	VMULPD      Y2, Y2, Y11
-	VFMADD213PD Y2, Y11, Y9
-	VADDPD      pool<>+2432(SB), Y9, Y9
-	VMULPD      Y3, Y3, Y2
-	VFMADD213PD Y3, Y2, Y10
-	VADDPD      pool<>+2432(SB), Y10, Y10
-
-	// lse exp: times 2^n
-	VPSLLQ $0x34, Y1, Y1
-	VPADDQ pool<>+2432(SB), Y1, Y1
-	VMULPD Y1, Y9, Y2
-	VPSLLQ $0x34, Y7, Y7
-	VPADDQ pool<>+2432(SB), Y7, Y7
-	VMULPD Y7, Y10, Y3
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y4, Y6, Y4
-	VMOVUPD     pool<>+7040(SB), Y1
-	VFMADD231PD pool<>+7168(SB), Y4, Y1
-	VMAXPD      Y5, Y6, Y5
-	VMOVUPD     pool<>+7040(SB), Y7
-	VFMADD231PD pool<>+7168(SB), Y5, Y7
-	VSUBPD      pool<>+7040(SB), Y1, Y9
-	VMOVUPD     Y4, Y4
-	VFMADD231PD pool<>+7296(SB), Y9, Y4
-	VFMADD231PD pool<>+7424(SB), Y9, Y4
-	VSUBPD      pool<>+7040(SB), Y7, Y10
-	VMOVUPD     Y5, Y5
-	VFMADD231PD pool<>+7296(SB), Y10, Y5
-	VFMADD231PD pool<>+7424(SB), Y10, Y5
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y9
-	VMOVUPD     pool<>+7552(SB), Y10
-	VFMADD213PD pool<>+7680(SB), Y4, Y9
-	VFMADD213PD pool<>+7680(SB), Y5, Y10
-	VFMADD213PD pool<>+7808(SB), Y4, Y9
-	VFMADD213PD pool<>+7808(SB), Y5, Y10
-	VFMADD213PD pool<>+7936(SB), Y4, Y9
-	VFMADD213PD pool<>+7936(SB), Y5, Y10
-	VFMADD213PD pool<>+8064(SB), Y4, Y9
-	VFMADD213PD pool<>+8064(SB), Y5, Y10
-	VFMADD213PD pool<>+8192(SB), Y4, Y9
-	VFMADD213PD pool<>+8192(SB), Y5, Y10
-	VFMADD213PD pool<>+8320(SB), Y4, Y9
-	VFMADD213PD pool<>+8320(SB), Y5, Y10
-	VFMADD213PD pool<>+8448(SB), Y4, Y9
-	VFMADD213PD pool<>+8448(SB), Y5, Y10
-	VFMADD213PD pool<>+8576(SB), Y4, Y9
-	VFMADD213PD pool<>+8576(SB), Y5, Y10
-	VMULPD      Y4, Y4, Y11
-	VFMADD213PD Y4, Y11, Y9
-	VADDPD      pool<>+2432(SB), Y9, Y9
-	VMULPD      Y5, Y5, Y4
-	VFMADD213PD Y5, Y4, Y10
-	VADDPD      pool<>+2432(SB), Y10, Y10
-
-	// lse exp: times 2^n
-	VPSLLQ $0x34, Y1, Y1
-	VPADDQ pool<>+2432(SB), Y1, Y1
-	VMULPD Y1, Y9, Y4
-	VPSLLQ $0x34, Y7, Y7
-	VPADDQ pool<>+2432(SB), Y7, Y7
-	VMULPD Y7, Y10, Y5
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y8, Y6, Y8
-	VMOVUPD     pool<>+7040(SB), Y1
-	VFMADD231PD pool<>+7168(SB), Y8, Y1
-	VSUBPD      pool<>+7040(SB), Y1, Y6
-	VMOVUPD     Y8, Y7
-	VFMADD231PD pool<>+7296(SB), Y6, Y7
-	VFMADD231PD pool<>+7424(SB), Y6, Y7
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y6
-	VFMADD213PD pool<>+7680(SB), Y7, Y6
-	VFMADD213PD pool<>+7808(SB), Y7, Y6
-	VFMADD213PD pool<>+7936(SB), Y7, Y6
-	VFMADD213PD pool<>+8064(SB), Y7, Y6
-	VFMADD213PD pool<>+8192(SB), Y7, Y6
-	VFMADD213PD pool<>+8320(SB), Y7, Y6
-	VFMADD213PD pool<>+8448(SB), Y7, Y6
-	VFMADD213PD pool<>+8576(SB), Y7, Y6
-	VMULPD      Y7, Y7, Y8
-	VFMADD213PD Y7, Y8, Y6
-	VADDPD      pool<>+2432(SB), Y6, Y6
-
-	// lse exp: times 2^n
-	VPSLLQ $0x34, Y1, Y1
-	VPADDQ pool<>+2432(SB), Y1, Y1
-	VMULPD Y1, Y6, Y8
-
-	// O, row i in lane i.
-	// A transposing tree: row i's value to 64-bit lane i.
-	VPERM2F128 $0x20, Y4, Y2, Y1
-	VPERM2F128 $0x31, Y4, Y2, Y2
-	VADDPD     Y1, Y2, Y2
-	VPERM2F128 $0x20, Y5, Y3, Y1
-	VPERM2F128 $0x31, Y5, Y3, Y3
-	VADDPD     Y1, Y3, Y3
-	VUNPCKLPD  Y3, Y2, Y1
-	VUNPCKHPD  Y3, Y2, Y2
-	VADDPD     Y1, Y2, Y2
-	VMOVUPD    152(SP), Y1
-	CMPQ       408(SP), $0x00
-	JE         l_r1gnopend
-
-	// The pending group's losses.
-	VMOVUPD 216(SP), Y3
-	VMOVUPD 280(SP), Y4
-	VMOVUPD 344(SP), Y5
-	VADDPD  Y4, Y3, Y6
-	VMOVAPD Y6, Y6
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1792(SB), Y6, Y7
-	VPCMPGTQ pool<>+1920(SB), Y7, Y9
-	VPADDQ   pool<>+2048(SB), Y9, Y10
-	VPSLLQ   $0x34, Y10, Y10
-	VORPD    Y10, Y7, Y7
-	VPSRLQ   $0x34, Y6, Y10
-	VPSUBQ   Y9, Y10, Y10
-	VORPD    pool<>+2176(SB), Y10, Y10
-	VSUBPD   pool<>+2304(SB), Y10, Y10
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+2432(SB), Y7, Y9
-	VADDPD      pool<>+2432(SB), Y7, Y7
-	VDIVPD      Y7, Y9, Y9
-	VMULPD      Y9, Y9, Y7
-	VMOVUPD     pool<>+8704(SB), Y11
-	VFMADD213PD pool<>+8832(SB), Y7, Y11
-	VFMADD213PD pool<>+8960(SB), Y7, Y11
-	VFMADD213PD pool<>+9088(SB), Y7, Y11
-	VFMADD213PD pool<>+9216(SB), Y7, Y11
-	VFMADD213PD pool<>+2560(SB), Y7, Y11
-	VFMADD213PD pool<>+2688(SB), Y7, Y11
-	VFMADD213PD pool<>+2816(SB), Y7, Y11
-	VFMADD213PD pool<>+2944(SB), Y7, Y11
-	VFMADD213PD pool<>+3072(SB), Y7, Y11
-	VMULPD      Y9, Y11, Y11
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+3200(SB), Y10, Y11
-	VFMADD231PD pool<>+3328(SB), Y10, Y11
-	VXORPD      Y9, Y9, Y9
-	VFMADD231PD Y9, Y6, Y11
-	VMOVAPD     Y11, Y6
-
-	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Y3, Y3, Y7
-	VADDPD      Y4, Y7, Y7
-	VDIVPD      Y7, Y4, Y7
-	VMULPD      Y7, Y7, Y9
-	VMOVUPD     pool<>+6016(SB), Y10
-	VFMADD213PD pool<>+6144(SB), Y9, Y10
-	VFMADD213PD pool<>+6272(SB), Y9, Y10
-	VFMADD213PD pool<>+6400(SB), Y9, Y10
-	VFMADD213PD pool<>+6528(SB), Y9, Y10
-	VFMADD213PD pool<>+4096(SB), Y9, Y10
-	VFMADD213PD pool<>+4224(SB), Y9, Y10
-	VFMADD213PD pool<>+4352(SB), Y9, Y10
-	VFMADD213PD pool<>+4480(SB), Y9, Y10
-	VMULPD      Y9, Y10, Y10
-	VADDPD      Y7, Y7, Y7
-	VFMADD213PD Y7, Y7, Y10
-
-	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VSUBPD Y5, Y6, Y5
-
-	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   pool<>+4608(SB), Y6
-	VMULPD    pool<>+4736(SB), Y3, Y7
-	VCMPPD    $0x12, Y3, Y6, Y3
-	VCMPPD    $0x12, Y7, Y4, Y4
-	VANDPD    Y4, Y3, Y3
-	VBLENDVPD Y3, Y10, Y5, Y5
-	VMOVUPD   Y5, -32(AX)
-
-l_r1gnopend:
-	// This group's losses pending.
-	VMOVUPD Y8, 216(SP)
-	VMOVUPD Y2, 280(SP)
-	VMOVUPD Y1, 344(SP)
-	MOVQ    $0x00000001, 408(SP)
-	LEAQ    (CX)(R8*4), CX
-	ADDQ    $0x00000020, AX
-	ADDQ    $0x00000010, DX
-	SUBQ    $0x04, BX
-	JMP     l_r1groups
-
-l_r1bail:
-	MOVQ $0x00000004, 112(SP)
-	JMP  l_r1flush
-
-l_r1rest:
-	MOVQ BX, 112(SP)
-
-l_r1flush:
-	CMPQ 408(SP), $0x00
-	JE   l_r1solo
-
-	// The pending group's losses.
-	VMOVUPD 216(SP), Y1
-	VMOVUPD 280(SP), Y2
-	VMOVUPD 344(SP), Y3
-	VADDPD  Y2, Y1, Y4
-	VMOVAPD Y4, Y4
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1792(SB), Y4, Y5
-	VPCMPGTQ pool<>+1920(SB), Y5, Y6
-	VPADDQ   pool<>+2048(SB), Y6, Y7
-	VPSLLQ   $0x34, Y7, Y7
-	VORPD    Y7, Y5, Y5
-	VPSRLQ   $0x34, Y4, Y7
-	VPSUBQ   Y6, Y7, Y7
-	VORPD    pool<>+2176(SB), Y7, Y7
-	VSUBPD   pool<>+2304(SB), Y7, Y7
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+2432(SB), Y5, Y6
-	VADDPD      pool<>+2432(SB), Y5, Y5
-	VDIVPD      Y5, Y6, Y6
-	VMULPD      Y6, Y6, Y5
-	VMOVUPD     pool<>+8704(SB), Y8
-	VFMADD213PD pool<>+8832(SB), Y5, Y8
-	VFMADD213PD pool<>+8960(SB), Y5, Y8
-	VFMADD213PD pool<>+9088(SB), Y5, Y8
-	VFMADD213PD pool<>+9216(SB), Y5, Y8
-	VFMADD213PD pool<>+2560(SB), Y5, Y8
-	VFMADD213PD pool<>+2688(SB), Y5, Y8
-	VFMADD213PD pool<>+2816(SB), Y5, Y8
-	VFMADD213PD pool<>+2944(SB), Y5, Y8
-	VFMADD213PD pool<>+3072(SB), Y5, Y8
-	VMULPD      Y6, Y8, Y8
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+3200(SB), Y7, Y8
-	VFMADD231PD pool<>+3328(SB), Y7, Y8
-	VXORPD      Y6, Y6, Y6
-	VFMADD231PD Y6, Y4, Y8
-	VMOVAPD     Y8, Y4
-
-	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Y1, Y1, Y5
-	VADDPD      Y2, Y5, Y5
-	VDIVPD      Y5, Y2, Y5
-	VMULPD      Y5, Y5, Y6
-	VMOVUPD     pool<>+6016(SB), Y7
-	VFMADD213PD pool<>+6144(SB), Y6, Y7
-	VFMADD213PD pool<>+6272(SB), Y6, Y7
-	VFMADD213PD pool<>+6400(SB), Y6, Y7
-	VFMADD213PD pool<>+6528(SB), Y6, Y7
-	VFMADD213PD pool<>+4096(SB), Y6, Y7
-	VFMADD213PD pool<>+4224(SB), Y6, Y7
-	VFMADD213PD pool<>+4352(SB), Y6, Y7
-	VFMADD213PD pool<>+4480(SB), Y6, Y7
-	VMULPD      Y6, Y7, Y7
-	VADDPD      Y5, Y5, Y5
-	VFMADD213PD Y5, Y5, Y7
-
-	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VSUBPD Y3, Y4, Y3
-
-	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   pool<>+4608(SB), Y4
-	VMULPD    pool<>+4736(SB), Y1, Y5
-	VCMPPD    $0x12, Y1, Y4, Y1
-	VCMPPD    $0x12, Y5, Y2, Y2
-	VANDPD    Y2, Y1, Y1
-	VBLENDVPD Y1, Y7, Y3, Y3
-	VMOVUPD   Y3, -32(AX)
-	MOVQ      $0x00000000, 408(SP)
-
-l_r1solo:
-	CMPQ  112(SP), $0x00
-	JNE   l_r1one
-	TESTQ BX, BX
-	JE    done
-	JMP   l_r1groups
-
-l_r1one:
-	MOVLQSX (DX), DI
-	TESTQ   DI, DI
-	JS      l_r1oignored
-
-	// Load the rows, each target's lane (and the tail's) -Inf; the others' max.
-	VPBROADCASTD (DX), Y1
-	VMASKMOVPD   (CX), Y0, Y2
-	VMOVUPD      pool<>+6656(SB), Y3
-	VBLENDVPD    Y0, Y2, Y3, Y2
-	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y1
-	VBLENDVPD    Y1, pool<>+6656(SB), Y2, Y2
-
-	// A transposing tree: row i's value to 64-bit lane i.
-	VPERM2F128 $0x20, Y2, Y2, Y1
-	VPERM2F128 $0x31, Y2, Y2, Y3
-	VMAXPD     Y1, Y3, Y3
-	VPERM2F128 $0x20, Y2, Y2, Y1
-	VPERM2F128 $0x31, Y2, Y2, Y4
-	VMAXPD     Y1, Y4, Y4
-	VUNPCKLPD  Y4, Y3, Y1
-	VUNPCKHPD  Y4, Y3, Y3
-	VMAXPD     Y1, Y3, Y3
-
-	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (DX), DI
-	VBROADCASTSD (CX)(DI*8), Y1
-	VMAXPD       Y1, Y3, Y4
-
-	// Others' max more than confidentMargin (float64: confidentMargin64)
-	// below max, or NaN: the caller's.
-	VSUBPD  Y4, Y3, Y3
-	VMOVUPD pool<>+9344(SB), Y5
-	VCMPPD  $0x16, Y3, Y5, Y3
-	VPTEST  Y3, Y3
-	JNE     l_r1ospecial
-
-	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VANDPD   pool<>+6784(SB), Y4, Y3
-	VPCMPEQQ pool<>+6784(SB), Y3, Y3
-	VPTEST   Y3, Y3
-	JNE      l_r1ospecial
-
-	// s_t - max and e_t = exp(s_t - max), row i in lane i.
-	VMOVUPD pool<>+9472(SB), Y3
-	VSUBPD  Y4, Y1, Y1
-	VMOVAPD Y1, Y5
-	VMOVUPD Y1, 152(SP)
-
-	// Exp pass: e = exp(s - max) in place, with e_t's.
-	VPERMPD $0x00, Y4, Y1
-	VSUBPD  Y1, Y2, Y2
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y2, Y3, Y2
-	VMOVUPD     pool<>+7040(SB), Y1
-	VFMADD231PD pool<>+7168(SB), Y2, Y1
-	VMAXPD      Y5, Y3, Y5
-	VMOVUPD     pool<>+7040(SB), Y3
-	VFMADD231PD pool<>+7168(SB), Y5, Y3
-	VSUBPD      pool<>+7040(SB), Y1, Y4
-	VMOVUPD     Y2, Y2
-	VFMADD231PD pool<>+7296(SB), Y4, Y2
-	VFMADD231PD pool<>+7424(SB), Y4, Y2
-	VSUBPD      pool<>+7040(SB), Y3, Y6
-	VMOVUPD     Y5, Y5
-	VFMADD231PD pool<>+7296(SB), Y6, Y5
-	VFMADD231PD pool<>+7424(SB), Y6, Y5
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y4
-	VMOVUPD     pool<>+7552(SB), Y6
-	VFMADD213PD pool<>+7680(SB), Y2, Y4
-	VFMADD213PD pool<>+7680(SB), Y5, Y6
-	VFMADD213PD pool<>+7808(SB), Y2, Y4
-	VFMADD213PD pool<>+7808(SB), Y5, Y6
-	VFMADD213PD pool<>+7936(SB), Y2, Y4
-	VFMADD213PD pool<>+7936(SB), Y5, Y6
-	VFMADD213PD pool<>+8064(SB), Y2, Y4
-	VFMADD213PD pool<>+8064(SB), Y5, Y6
-	VFMADD213PD pool<>+8192(SB), Y2, Y4
-	VFMADD213PD pool<>+8192(SB), Y5, Y6
-	VFMADD213PD pool<>+8320(SB), Y2, Y4
-	VFMADD213PD pool<>+8320(SB), Y5, Y6
-	VFMADD213PD pool<>+8448(SB), Y2, Y4
-	VFMADD213PD pool<>+8448(SB), Y5, Y6
-	VFMADD213PD pool<>+8576(SB), Y2, Y4
-	VFMADD213PD pool<>+8576(SB), Y5, Y6
-	VMULPD      Y2, Y2, Y7
-	VFMADD213PD Y2, Y7, Y4
-	VADDPD      pool<>+2432(SB), Y4, Y4
-	VMULPD      Y5, Y5, Y2
-	VFMADD213PD Y5, Y2, Y6
-	VADDPD      pool<>+2432(SB), Y6, Y6
-
-	// lse exp: times 2^n
-	VPSLLQ $0x34, Y1, Y1
-	VPADDQ pool<>+2432(SB), Y1, Y1
-	VMULPD Y1, Y4, Y2
-	VPSLLQ $0x34, Y3, Y3
-	VPADDQ pool<>+2432(SB), Y3, Y3
-	VMULPD Y3, Y6, Y5
-
-	// O, row i in lane i.
-	// A transposing tree: row i's value to 64-bit lane i.
-	VPERM2F128 $0x20, Y2, Y2, Y1
-	VPERM2F128 $0x31, Y2, Y2, Y3
-	VADDPD     Y1, Y3, Y3
-	VPERM2F128 $0x20, Y2, Y2, Y1
-	VPERM2F128 $0x31, Y2, Y2, Y2
-	VADDPD     Y1, Y2, Y2
-	VUNPCKLPD  Y2, Y3, Y1
-	VUNPCKHPD  Y2, Y3, Y2
-	VADDPD     Y1, Y2, Y2
-	VADDPD     Y2, Y5, Y1
-	VMOVAPD    Y1, Y1
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1792(SB), Y1, Y3
-	VPCMPGTQ pool<>+1920(SB), Y3, Y4
-	VPADDQ   pool<>+2048(SB), Y4, Y6
-	VPSLLQ   $0x34, Y6, Y6
-	VORPD    Y6, Y3, Y3
-	VPSRLQ   $0x34, Y1, Y6
-	VPSUBQ   Y4, Y6, Y6
-	VORPD    pool<>+2176(SB), Y6, Y6
-	VSUBPD   pool<>+2304(SB), Y6, Y6
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+2432(SB), Y3, Y4
-	VADDPD      pool<>+2432(SB), Y3, Y3
-	VDIVPD      Y3, Y4, Y4
-	VMULPD      Y4, Y4, Y3
-	VMOVUPD     pool<>+8704(SB), Y7
-	VFMADD213PD pool<>+8832(SB), Y3, Y7
-	VFMADD213PD pool<>+8960(SB), Y3, Y7
-	VFMADD213PD pool<>+9088(SB), Y3, Y7
-	VFMADD213PD pool<>+9216(SB), Y3, Y7
-	VFMADD213PD pool<>+2560(SB), Y3, Y7
-	VFMADD213PD pool<>+2688(SB), Y3, Y7
-	VFMADD213PD pool<>+2816(SB), Y3, Y7
-	VFMADD213PD pool<>+2944(SB), Y3, Y7
-	VFMADD213PD pool<>+3072(SB), Y3, Y7
-	VMULPD      Y4, Y7, Y7
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+3200(SB), Y6, Y7
-	VFMADD231PD pool<>+3328(SB), Y6, Y7
-	VXORPD      Y4, Y4, Y4
-	VFMADD231PD Y4, Y1, Y7
-	VMOVAPD     Y7, Y1
-
-	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Y5, Y5, Y3
-	VADDPD      Y2, Y3, Y3
-	VDIVPD      Y3, Y2, Y3
-	VMULPD      Y3, Y3, Y4
-	VMOVUPD     pool<>+6016(SB), Y6
-	VFMADD213PD pool<>+6144(SB), Y4, Y6
-	VFMADD213PD pool<>+6272(SB), Y4, Y6
-	VFMADD213PD pool<>+6400(SB), Y4, Y6
-	VFMADD213PD pool<>+6528(SB), Y4, Y6
-	VFMADD213PD pool<>+4096(SB), Y4, Y6
-	VFMADD213PD pool<>+4224(SB), Y4, Y6
-	VFMADD213PD pool<>+4352(SB), Y4, Y6
-	VFMADD213PD pool<>+4480(SB), Y4, Y6
-	VMULPD      Y4, Y6, Y6
-	VADDPD      Y3, Y3, Y3
-	VFMADD213PD Y3, Y3, Y6
-
-	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VMOVUPD 152(SP), Y3
-	VSUBPD  Y3, Y1, Y1
-
-	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   pool<>+4608(SB), Y3
-	VMULPD    pool<>+4736(SB), Y5, Y4
-	VCMPPD    $0x12, Y5, Y3, Y3
-	VCMPPD    $0x12, Y4, Y2, Y2
-	VANDPD    Y2, Y3, Y3
-	VBLENDVPD Y3, Y6, Y1, Y1
-	VMOVSD    X1, (AX)
-
-l_r1onext:
-	LEAQ (CX)(SI*8), CX
-	ADDQ $0x00000008, AX
-	ADDQ $0x00000004, DX
-	DECQ BX
-	DECQ 112(SP)
-	JMP  l_r1solo
-
-l_r1oignored:
-	MOVQ $0x00000000, (AX)
-	JMP  l_r1onext
-
-l_r1ospecial:
-	VMOVSD pool<>+5120(SB), X1
-	VMOVSD X1, (AX)
-	JMP    l_r1onext
-
-l_r1skip:
-	// Rows of 2 float64 vectors, the last masked: resident.
-	CMPQ    SI, $0x00000008
-	JA      l_r2skip
-	MOVQ    SI, DI
-	SUBQ    $0x00000004, DI
-	SHLQ    $0x03, DI
-	NEGQ    DI
-	LEAQ    masktab<>+0(SB), R8
-	VMOVDQU 32(R8)(DI*1), Y0
-	MOVQ    SI, R8
-	SHLQ    $0x03, R8
-	LEAQ    (R8)(R8*2), R9
-	MOVQ    $0x00000000, 408(SP)
-
-l_r2groups:
-	CMPQ  BX, $0x04
-	JL    l_r2rest
-	MOVL  (DX), DI
-	ORL   4(DX), DI
-	ORL   8(DX), DI
-	ORL   12(DX), DI
-	TESTL DI, DI
-	JS    l_r2bail
-	LEAQ  (CX)(R9*1), DI
-
-	// Load the rows, each target's lane (and the tail's) -Inf; the others' max.
-	VPBROADCASTD (DX), Y1
-	VMOVUPD      (CX), Y2
-	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
-	VBLENDVPD    Y3, pool<>+6656(SB), Y2, Y2
-	VMASKMOVPD   32(CX), Y0, Y3
-	VMOVUPD      pool<>+6656(SB), Y4
-	VBLENDVPD    Y0, Y3, Y4, Y3
-	VPCMPEQQ     xres64y_cols1<>+0(SB), Y1, Y1
-	VBLENDVPD    Y1, pool<>+6656(SB), Y3, Y3
-	VMAXPD       Y3, Y2, Y1
-	VPBROADCASTD 4(DX), Y4
-	VMOVUPD      (CX)(R8*1), Y5
-	VPCMPEQQ     xres64y_cols0<>+0(SB), Y4, Y6
-	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMASKMOVPD   32(CX)(R8*1), Y0, Y6
-	VMOVUPD      pool<>+6656(SB), Y7
-	VBLENDVPD    Y0, Y6, Y7, Y6
-	VPCMPEQQ     xres64y_cols1<>+0(SB), Y4, Y4
-	VBLENDVPD    Y4, pool<>+6656(SB), Y6, Y6
-	VMAXPD       Y6, Y5, Y4
-	VPBROADCASTD 8(DX), Y7
-	VMOVUPD      (CX)(R8*2), Y8
-	VPCMPEQQ     xres64y_cols0<>+0(SB), Y7, Y9
-	VBLENDVPD    Y9, pool<>+6656(SB), Y8, Y8
-	VMASKMOVPD   32(CX)(R8*2), Y0, Y9
-	VMOVUPD      pool<>+6656(SB), Y10
-	VBLENDVPD    Y0, Y9, Y10, Y9
-	VPCMPEQQ     xres64y_cols1<>+0(SB), Y7, Y7
-	VBLENDVPD    Y7, pool<>+6656(SB), Y9, Y9
-	VMAXPD       Y9, Y8, Y7
-	VPBROADCASTD 12(DX), Y10
-	VMOVUPD      (DI), Y11
-	VPCMPEQQ     xres64y_cols0<>+0(SB), Y10, Y12
-	VBLENDVPD    Y12, pool<>+6656(SB), Y11, Y11
-	VMASKMOVPD   32(DI), Y0, Y12
-	VMOVUPD      pool<>+6656(SB), Y13
-	VBLENDVPD    Y0, Y12, Y13, Y12
-	VPCMPEQQ     xres64y_cols1<>+0(SB), Y10, Y10
-	VBLENDVPD    Y10, pool<>+6656(SB), Y12, Y12
-	VMAXPD       Y12, Y11, Y10
-
-	// A transposing tree: row i's value to 64-bit lane i.
-	VPERM2F128 $0x20, Y7, Y1, Y13
-	VPERM2F128 $0x31, Y7, Y1, Y1
-	VMAXPD     Y13, Y1, Y1
-	VPERM2F128 $0x20, Y10, Y4, Y7
-	VPERM2F128 $0x31, Y10, Y4, Y4
-	VMAXPD     Y7, Y4, Y4
-	VUNPCKLPD  Y4, Y1, Y7
-	VUNPCKHPD  Y4, Y1, Y1
-	VMAXPD     Y7, Y1, Y1
-
-	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (DX), R10
-	LEAQ         (CX)(R10*8), R10
-	VBROADCASTSD (R10), Y4
-	MOVLQSX      4(DX), R10
-	LEAQ         (CX)(R10*8), R10
-	VBROADCASTSD (R10)(R8*1), Y7
-	MOVLQSX      8(DX), R10
-	LEAQ         (CX)(R10*8), R10
-	VBROADCASTSD (R10)(R8*2), Y10
-	MOVLQSX      12(DX), R10
-	LEAQ         (DI)(R10*8), R10
-	VBROADCASTSD (R10), Y13
-	VBLENDPD     $0x0a, Y7, Y4, Y4
-	VBLENDPD     $0x0a, Y13, Y10, Y10
-	VBLENDPD     $0x0c, Y10, Y4, Y4
-	VMAXPD       Y4, Y1, Y7
-
-	// Others' max more than confidentMargin (float64: confidentMargin64)
-	// below max, or NaN: the caller's.
-	VSUBPD  Y7, Y1, Y1
-	VMOVUPD pool<>+9344(SB), Y10
-	VCMPPD  $0x16, Y1, Y10, Y1
-	VPTEST  Y1, Y1
-	JNE     l_r2bail
-
-	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VANDPD   pool<>+6784(SB), Y7, Y1
-	VPCMPEQQ pool<>+6784(SB), Y1, Y1
-	VPTEST   Y1, Y1
-	JNE      l_r2bail
-
-	// s_t - max and e_t = exp(s_t - max), row i in lane i.
-	VMOVUPD pool<>+9472(SB), Y1
-	VSUBPD  Y7, Y4, Y4
-	VMOVAPD Y4, Y10
-	VMOVUPD Y4, 152(SP)
-
-	// Exp pass: e = exp(s - max) in place, with e_t's.
-	VPERMPD $0x00, Y7, Y4
-	VSUBPD  Y4, Y2, Y2
-	VSUBPD  Y4, Y3, Y3
-	VPERMPD $0x55, Y7, Y4
-	VSUBPD  Y4, Y5, Y5
-	VSUBPD  Y4, Y6, Y6
-	VPERMPD $0xaa, Y7, Y4
-	VSUBPD  Y4, Y8, Y8
-	VSUBPD  Y4, Y9, Y9
-	VPERMPD $0xff, Y7, Y4
-	VSUBPD  Y4, Y11, Y11
-	VSUBPD  Y4, Y12, Y12
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y2, Y1, Y2
-	VMOVUPD     pool<>+7040(SB), Y4
-	VFMADD231PD pool<>+7168(SB), Y2, Y4
-	VSUBPD      pool<>+7040(SB), Y4, Y7
-	VMOVUPD     Y2, Y2
-	VFMADD231PD pool<>+7296(SB), Y7, Y2
-	VFMADD231PD pool<>+7424(SB), Y7, Y2
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y7
-	VFMADD213PD pool<>+7680(SB), Y2, Y7
-	VFMADD213PD pool<>+7808(SB), Y2, Y7
-	VFMADD213PD pool<>+7936(SB), Y2, Y7
-	VFMADD213PD pool<>+8064(SB), Y2, Y7
-	VFMADD213PD pool<>+8192(SB), Y2, Y7
-	VFMADD213PD pool<>+8320(SB), Y2, Y7
-	VFMADD213PD pool<>+8448(SB), Y2, Y7
-	VFMADD213PD pool<>+8576(SB), Y2, Y7
-	VMULPD      Y2, Y2, Y13
-	VFMADD213PD Y2, Y13, Y7
-	VADDPD      pool<>+2432(SB), Y7, Y7
-
-	// lse exp: times 2^n
-	VPSLLQ $0x34, Y4, Y4
-	VPADDQ pool<>+2432(SB), Y4, Y4
-	VMULPD Y4, Y7, Y2
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y3, Y1, Y3
-	VMOVUPD     pool<>+7040(SB), Y4
-	VFMADD231PD pool<>+7168(SB), Y3, Y4
-	VSUBPD      pool<>+7040(SB), Y4, Y7
-	VMOVUPD     Y3, Y3
-	VFMADD231PD pool<>+7296(SB), Y7, Y3
-	VFMADD231PD pool<>+7424(SB), Y7, Y3
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y7
-	VFMADD213PD pool<>+7680(SB), Y3, Y7
-	VFMADD213PD pool<>+7808(SB), Y3, Y7
-	VFMADD213PD pool<>+7936(SB), Y3, Y7
-	VFMADD213PD pool<>+8064(SB), Y3, Y7
-	VFMADD213PD pool<>+8192(SB), Y3, Y7
-	VFMADD213PD pool<>+8320(SB), Y3, Y7
-	VFMADD213PD pool<>+8448(SB), Y3, Y7
-	VFMADD213PD pool<>+8576(SB), Y3, Y7
-	VMULPD      Y3, Y3, Y13
-	VFMADD213PD Y3, Y13, Y7
-	VADDPD      pool<>+2432(SB), Y7, Y7
-
-	// lse exp: times 2^n
-	VPSLLQ $0x34, Y4, Y4
-	VPADDQ pool<>+2432(SB), Y4, Y4
-	VMULPD Y4, Y7, Y3
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y5, Y1, Y5
-	VMOVUPD     pool<>+7040(SB), Y4
-	VFMADD231PD pool<>+7168(SB), Y5, Y4
-	VSUBPD      pool<>+7040(SB), Y4, Y7
-	VMOVUPD     Y5, Y5
-	VFMADD231PD pool<>+7296(SB), Y7, Y5
-	VFMADD231PD pool<>+7424(SB), Y7, Y5
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y7
-	VFMADD213PD pool<>+7680(SB), Y5, Y7
-	VFMADD213PD pool<>+7808(SB), Y5, Y7
-	VFMADD213PD pool<>+7936(SB), Y5, Y7
-	VFMADD213PD pool<>+8064(SB), Y5, Y7
-	VFMADD213PD pool<>+8192(SB), Y5, Y7
-	VFMADD213PD pool<>+8320(SB), Y5, Y7
-	VFMADD213PD pool<>+8448(SB), Y5, Y7
-	VFMADD213PD pool<>+8576(SB), Y5, Y7
-	VMULPD      Y5, Y5, Y13
-	VFMADD213PD Y5, Y13, Y7
-	VADDPD      pool<>+2432(SB), Y7, Y7
-
-	// lse exp: times 2^n
-	VPSLLQ $0x34, Y4, Y4
-	VPADDQ pool<>+2432(SB), Y4, Y4
-	VMULPD Y4, Y7, Y5
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y6, Y1, Y6
-	VMOVUPD     pool<>+7040(SB), Y4
-	VFMADD231PD pool<>+7168(SB), Y6, Y4
-	VSUBPD      pool<>+7040(SB), Y4, Y7
-	VMOVUPD     Y6, Y6
-	VFMADD231PD pool<>+7296(SB), Y7, Y6
-	VFMADD231PD pool<>+7424(SB), Y7, Y6
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y7
-	VFMADD213PD pool<>+7680(SB), Y6, Y7
-	VFMADD213PD pool<>+7808(SB), Y6, Y7
-	VFMADD213PD pool<>+7936(SB), Y6, Y7
-	VFMADD213PD pool<>+8064(SB), Y6, Y7
-	VFMADD213PD pool<>+8192(SB), Y6, Y7
-	VFMADD213PD pool<>+8320(SB), Y6, Y7
-	VFMADD213PD pool<>+8448(SB), Y6, Y7
-	VFMADD213PD pool<>+8576(SB), Y6, Y7
-	VMULPD      Y6, Y6, Y13
-	VFMADD213PD Y6, Y13, Y7
-	VADDPD      pool<>+2432(SB), Y7, Y7
-
-	// lse exp: times 2^n
-	VPSLLQ $0x34, Y4, Y4
-	VPADDQ pool<>+2432(SB), Y4, Y4
-	VMULPD Y4, Y7, Y6
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y8, Y1, Y8
-	VMOVUPD     pool<>+7040(SB), Y4
-	VFMADD231PD pool<>+7168(SB), Y8, Y4
-	VSUBPD      pool<>+7040(SB), Y4, Y7
-	VMOVUPD     Y8, Y8
-	VFMADD231PD pool<>+7296(SB), Y7, Y8
-	VFMADD231PD pool<>+7424(SB), Y7, Y8
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y7
-	VFMADD213PD pool<>+7680(SB), Y8, Y7
-	VFMADD213PD pool<>+7808(SB), Y8, Y7
-	VFMADD213PD pool<>+7936(SB), Y8, Y7
-	VFMADD213PD pool<>+8064(SB), Y8, Y7
-	VFMADD213PD pool<>+8192(SB), Y8, Y7
-	VFMADD213PD pool<>+8320(SB), Y8, Y7
-	VFMADD213PD pool<>+8448(SB), Y8, Y7
-	VFMADD213PD pool<>+8576(SB), Y8, Y7
-	VMULPD      Y8, Y8, Y13
-	VFMADD213PD Y8, Y13, Y7
-	VADDPD      pool<>+2432(SB), Y7, Y7
-
-	// lse exp: times 2^n
-	VPSLLQ $0x34, Y4, Y4
-	VPADDQ pool<>+2432(SB), Y4, Y4
-	VMULPD Y4, Y7, Y8
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y9, Y1, Y9
-	VMOVUPD     pool<>+7040(SB), Y4
-	VFMADD231PD pool<>+7168(SB), Y9, Y4
-	VSUBPD      pool<>+7040(SB), Y4, Y7
-	VMOVUPD     Y9, Y9
-	VFMADD231PD pool<>+7296(SB), Y7, Y9
-	VFMADD231PD pool<>+7424(SB), Y7, Y9
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y7
-	VFMADD213PD pool<>+7680(SB), Y9, Y7
-	VFMADD213PD pool<>+7808(SB), Y9, Y7
-	VFMADD213PD pool<>+7936(SB), Y9, Y7
-	VFMADD213PD pool<>+8064(SB), Y9, Y7
-	VFMADD213PD pool<>+8192(SB), Y9, Y7
-	VFMADD213PD pool<>+8320(SB), Y9, Y7
-	VFMADD213PD pool<>+8448(SB), Y9, Y7
-	VFMADD213PD pool<>+8576(SB), Y9, Y7
-	VMULPD      Y9, Y9, Y13
-	VFMADD213PD Y9, Y13, Y7
-	VADDPD      pool<>+2432(SB), Y7, Y7
-
-	// lse exp: times 2^n
-	VPSLLQ $0x34, Y4, Y4
-	VPADDQ pool<>+2432(SB), Y4, Y4
-	VMULPD Y4, Y7, Y9
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y11, Y1, Y11
-	VMOVUPD     pool<>+7040(SB), Y4
-	VFMADD231PD pool<>+7168(SB), Y11, Y4
-	VSUBPD      pool<>+7040(SB), Y4, Y7
-	VMOVUPD     Y11, Y11
-	VFMADD231PD pool<>+7296(SB), Y7, Y11
-	VFMADD231PD pool<>+7424(SB), Y7, Y11
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y7
-	VFMADD213PD pool<>+7680(SB), Y11, Y7
-	VFMADD213PD pool<>+7808(SB), Y11, Y7
-	VFMADD213PD pool<>+7936(SB), Y11, Y7
-	VFMADD213PD pool<>+8064(SB), Y11, Y7
-	VFMADD213PD pool<>+8192(SB), Y11, Y7
-	VFMADD213PD pool<>+8320(SB), Y11, Y7
-	VFMADD213PD pool<>+8448(SB), Y11, Y7
-	VFMADD213PD pool<>+8576(SB), Y11, Y7
-	VMULPD      Y11, Y11, Y13
-	VFMADD213PD Y11, Y13, Y7
-	VADDPD      pool<>+2432(SB), Y7, Y7
-
-	// lse exp: times 2^n
-	VPSLLQ $0x34, Y4, Y4
-	VPADDQ pool<>+2432(SB), Y4, Y4
-	VMULPD Y4, Y7, Y11
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y12, Y1, Y12
-	VMOVUPD     pool<>+7040(SB), Y4
-	VFMADD231PD pool<>+7168(SB), Y12, Y4
-	VSUBPD      pool<>+7040(SB), Y4, Y7
-	VMOVUPD     Y12, Y12
-	VFMADD231PD pool<>+7296(SB), Y7, Y12
-	VFMADD231PD pool<>+7424(SB), Y7, Y12
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y7
-	VFMADD213PD pool<>+7680(SB), Y12, Y7
-	VFMADD213PD pool<>+7808(SB), Y12, Y7
-	VFMADD213PD pool<>+7936(SB), Y12, Y7
-	VFMADD213PD pool<>+8064(SB), Y12, Y7
-	VFMADD213PD pool<>+8192(SB), Y12, Y7
-	VFMADD213PD pool<>+8320(SB), Y12, Y7
-	VFMADD213PD pool<>+8448(SB), Y12, Y7
-	VFMADD213PD pool<>+8576(SB), Y12, Y7
-	VMULPD      Y12, Y12, Y13
-	VFMADD213PD Y12, Y13, Y7
-	VADDPD      pool<>+2432(SB), Y7, Y7
-
-	// lse exp: times 2^n
-	VPSLLQ $0x34, Y4, Y4
-	VPADDQ pool<>+2432(SB), Y4, Y4
-	VMULPD Y4, Y7, Y12
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y10, Y1, Y10
-	VMOVUPD     pool<>+7040(SB), Y1
-	VFMADD231PD pool<>+7168(SB), Y10, Y1
-	VSUBPD      pool<>+7040(SB), Y1, Y4
-	VMOVUPD     Y10, Y7
-	VFMADD231PD pool<>+7296(SB), Y4, Y7
-	VFMADD231PD pool<>+7424(SB), Y4, Y7
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y4
-	VFMADD213PD pool<>+7680(SB), Y7, Y4
-	VFMADD213PD pool<>+7808(SB), Y7, Y4
-	VFMADD213PD pool<>+7936(SB), Y7, Y4
-	VFMADD213PD pool<>+8064(SB), Y7, Y4
-	VFMADD213PD pool<>+8192(SB), Y7, Y4
-	VFMADD213PD pool<>+8320(SB), Y7, Y4
-	VFMADD213PD pool<>+8448(SB), Y7, Y4
-	VFMADD213PD pool<>+8576(SB), Y7, Y4
-	VMULPD      Y7, Y7, Y10
-	VFMADD213PD Y7, Y10, Y4
-	VADDPD      pool<>+2432(SB), Y4, Y4
-
-	// lse exp: times 2^n
-	VPSLLQ $0x34, Y1, Y1
-	VPADDQ pool<>+2432(SB), Y1, Y1
-	VMULPD Y1, Y4, Y10
-
-	// O, row i in lane i.
-	VADDPD Y3, Y2, Y1
-	VADDPD Y6, Y5, Y2
-	VADDPD Y9, Y8, Y3
-	VADDPD Y12, Y11, Y4
-
-	// A transposing tree: row i's value to 64-bit lane i.
-	VPERM2F128 $0x20, Y3, Y1, Y5
-	VPERM2F128 $0x31, Y3, Y1, Y1
-	VADDPD     Y5, Y1, Y1
-	VPERM2F128 $0x20, Y4, Y2, Y3
-	VPERM2F128 $0x31, Y4, Y2, Y2
-	VADDPD     Y3, Y2, Y2
-	VUNPCKLPD  Y2, Y1, Y3
-	VUNPCKHPD  Y2, Y1, Y1
-	VADDPD     Y3, Y1, Y1
-	VMOVUPD    152(SP), Y2
-	CMPQ       408(SP), $0x00
-	JE         l_r2gnopend
-
-	// The pending group's losses.
-	VMOVUPD 216(SP), Y3
-	VMOVUPD 280(SP), Y4
-	VMOVUPD 344(SP), Y5
-	VADDPD  Y4, Y3, Y6
-	VMOVAPD Y6, Y6
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1792(SB), Y6, Y7
-	VPCMPGTQ pool<>+1920(SB), Y7, Y8
-	VPADDQ   pool<>+2048(SB), Y8, Y9
-	VPSLLQ   $0x34, Y9, Y9
-	VORPD    Y9, Y7, Y7
-	VPSRLQ   $0x34, Y6, Y9
-	VPSUBQ   Y8, Y9, Y9
-	VORPD    pool<>+2176(SB), Y9, Y9
-	VSUBPD   pool<>+2304(SB), Y9, Y9
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+2432(SB), Y7, Y8
-	VADDPD      pool<>+2432(SB), Y7, Y7
-	VDIVPD      Y7, Y8, Y8
-	VMULPD      Y8, Y8, Y7
-	VMOVUPD     pool<>+8704(SB), Y11
-	VFMADD213PD pool<>+8832(SB), Y7, Y11
-	VFMADD213PD pool<>+8960(SB), Y7, Y11
-	VFMADD213PD pool<>+9088(SB), Y7, Y11
-	VFMADD213PD pool<>+9216(SB), Y7, Y11
-	VFMADD213PD pool<>+2560(SB), Y7, Y11
-	VFMADD213PD pool<>+2688(SB), Y7, Y11
-	VFMADD213PD pool<>+2816(SB), Y7, Y11
-	VFMADD213PD pool<>+2944(SB), Y7, Y11
-	VFMADD213PD pool<>+3072(SB), Y7, Y11
-	VMULPD      Y8, Y11, Y11
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+3200(SB), Y9, Y11
-	VFMADD231PD pool<>+3328(SB), Y9, Y11
-	VXORPD      Y8, Y8, Y8
-	VFMADD231PD Y8, Y6, Y11
-	VMOVAPD     Y11, Y6
-
-	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Y3, Y3, Y7
-	VADDPD      Y4, Y7, Y7
-	VDIVPD      Y7, Y4, Y7
-	VMULPD      Y7, Y7, Y8
-	VMOVUPD     pool<>+6016(SB), Y9
-	VFMADD213PD pool<>+6144(SB), Y8, Y9
-	VFMADD213PD pool<>+6272(SB), Y8, Y9
-	VFMADD213PD pool<>+6400(SB), Y8, Y9
-	VFMADD213PD pool<>+6528(SB), Y8, Y9
-	VFMADD213PD pool<>+4096(SB), Y8, Y9
-	VFMADD213PD pool<>+4224(SB), Y8, Y9
-	VFMADD213PD pool<>+4352(SB), Y8, Y9
-	VFMADD213PD pool<>+4480(SB), Y8, Y9
-	VMULPD      Y8, Y9, Y9
-	VADDPD      Y7, Y7, Y7
-	VFMADD213PD Y7, Y7, Y9
-
-	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VSUBPD Y5, Y6, Y5
-
-	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   pool<>+4608(SB), Y6
-	VMULPD    pool<>+4736(SB), Y3, Y7
-	VCMPPD    $0x12, Y3, Y6, Y3
-	VCMPPD    $0x12, Y7, Y4, Y4
-	VANDPD    Y4, Y3, Y3
-	VBLENDVPD Y3, Y9, Y5, Y5
-	VMOVUPD   Y5, -32(AX)
-
-l_r2gnopend:
-	// This group's losses pending.
-	VMOVUPD Y10, 216(SP)
-	VMOVUPD Y1, 280(SP)
-	VMOVUPD Y2, 344(SP)
-	MOVQ    $0x00000001, 408(SP)
-	LEAQ    (CX)(R8*4), CX
-	ADDQ    $0x00000020, AX
-	ADDQ    $0x00000010, DX
-	SUBQ    $0x04, BX
-	JMP     l_r2groups
-
-l_r2bail:
-	MOVQ $0x00000004, 112(SP)
-	JMP  l_r2flush
-
-l_r2rest:
-	MOVQ BX, 112(SP)
-
-l_r2flush:
-	CMPQ 408(SP), $0x00
-	JE   l_r2solo
-
-	// The pending group's losses.
-	VMOVUPD 216(SP), Y1
-	VMOVUPD 280(SP), Y2
-	VMOVUPD 344(SP), Y3
-	VADDPD  Y2, Y1, Y4
-	VMOVAPD Y4, Y4
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1792(SB), Y4, Y5
-	VPCMPGTQ pool<>+1920(SB), Y5, Y6
-	VPADDQ   pool<>+2048(SB), Y6, Y7
-	VPSLLQ   $0x34, Y7, Y7
-	VORPD    Y7, Y5, Y5
-	VPSRLQ   $0x34, Y4, Y7
-	VPSUBQ   Y6, Y7, Y7
-	VORPD    pool<>+2176(SB), Y7, Y7
-	VSUBPD   pool<>+2304(SB), Y7, Y7
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+2432(SB), Y5, Y6
-	VADDPD      pool<>+2432(SB), Y5, Y5
-	VDIVPD      Y5, Y6, Y6
-	VMULPD      Y6, Y6, Y5
-	VMOVUPD     pool<>+8704(SB), Y8
-	VFMADD213PD pool<>+8832(SB), Y5, Y8
-	VFMADD213PD pool<>+8960(SB), Y5, Y8
-	VFMADD213PD pool<>+9088(SB), Y5, Y8
-	VFMADD213PD pool<>+9216(SB), Y5, Y8
-	VFMADD213PD pool<>+2560(SB), Y5, Y8
-	VFMADD213PD pool<>+2688(SB), Y5, Y8
-	VFMADD213PD pool<>+2816(SB), Y5, Y8
-	VFMADD213PD pool<>+2944(SB), Y5, Y8
-	VFMADD213PD pool<>+3072(SB), Y5, Y8
-	VMULPD      Y6, Y8, Y8
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+3200(SB), Y7, Y8
-	VFMADD231PD pool<>+3328(SB), Y7, Y8
-	VXORPD      Y6, Y6, Y6
-	VFMADD231PD Y6, Y4, Y8
-	VMOVAPD     Y8, Y4
-
-	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Y1, Y1, Y5
-	VADDPD      Y2, Y5, Y5
-	VDIVPD      Y5, Y2, Y5
-	VMULPD      Y5, Y5, Y6
-	VMOVUPD     pool<>+6016(SB), Y7
-	VFMADD213PD pool<>+6144(SB), Y6, Y7
-	VFMADD213PD pool<>+6272(SB), Y6, Y7
-	VFMADD213PD pool<>+6400(SB), Y6, Y7
-	VFMADD213PD pool<>+6528(SB), Y6, Y7
-	VFMADD213PD pool<>+4096(SB), Y6, Y7
-	VFMADD213PD pool<>+4224(SB), Y6, Y7
-	VFMADD213PD pool<>+4352(SB), Y6, Y7
-	VFMADD213PD pool<>+4480(SB), Y6, Y7
-	VMULPD      Y6, Y7, Y7
-	VADDPD      Y5, Y5, Y5
-	VFMADD213PD Y5, Y5, Y7
-
-	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VSUBPD Y3, Y4, Y3
-
-	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   pool<>+4608(SB), Y4
-	VMULPD    pool<>+4736(SB), Y1, Y5
-	VCMPPD    $0x12, Y1, Y4, Y1
-	VCMPPD    $0x12, Y5, Y2, Y2
-	VANDPD    Y2, Y1, Y1
-	VBLENDVPD Y1, Y7, Y3, Y3
-	VMOVUPD   Y3, -32(AX)
-	MOVQ      $0x00000000, 408(SP)
-
-l_r2solo:
-	CMPQ  112(SP), $0x00
-	JNE   l_r2one
-	TESTQ BX, BX
-	JE    done
-	JMP   l_r2groups
-
-l_r2one:
-	MOVLQSX (DX), DI
-	TESTQ   DI, DI
-	JS      l_r2oignored
-
-	// Load the rows, each target's lane (and the tail's) -Inf; the others' max.
-	VPBROADCASTD (DX), Y1
-	VMOVUPD      (CX), Y2
-	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
-	VBLENDVPD    Y3, pool<>+6656(SB), Y2, Y2
-	VMASKMOVPD   32(CX), Y0, Y3
-	VMOVUPD      pool<>+6656(SB), Y4
-	VBLENDVPD    Y0, Y3, Y4, Y3
-	VPCMPEQQ     xres64y_cols1<>+0(SB), Y1, Y1
-	VBLENDVPD    Y1, pool<>+6656(SB), Y3, Y3
-	VMAXPD       Y3, Y2, Y1
-
-	// A transposing tree: row i's value to 64-bit lane i.
-	VPERM2F128 $0x20, Y1, Y1, Y4
-	VPERM2F128 $0x31, Y1, Y1, Y5
-	VMAXPD     Y4, Y5, Y5
-	VPERM2F128 $0x20, Y1, Y1, Y4
-	VPERM2F128 $0x31, Y1, Y1, Y1
-	VMAXPD     Y4, Y1, Y1
-	VUNPCKLPD  Y1, Y5, Y4
-	VUNPCKHPD  Y1, Y5, Y1
-	VMAXPD     Y4, Y1, Y1
-
-	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (DX), DI
-	VBROADCASTSD (CX)(DI*8), Y4
-	VMAXPD       Y4, Y1, Y5
-
-	// Others' max more than confidentMargin (float64: confidentMargin64)
-	// below max, or NaN: the caller's.
-	VSUBPD  Y5, Y1, Y1
-	VMOVUPD pool<>+9344(SB), Y6
-	VCMPPD  $0x16, Y1, Y6, Y1
-	VPTEST  Y1, Y1
-	JNE     l_r2ospecial
-
-	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VANDPD   pool<>+6784(SB), Y5, Y1
-	VPCMPEQQ pool<>+6784(SB), Y1, Y1
-	VPTEST   Y1, Y1
-	JNE      l_r2ospecial
-
-	// s_t - max and e_t = exp(s_t - max), row i in lane i.
-	VMOVUPD pool<>+9472(SB), Y1
-	VSUBPD  Y5, Y4, Y4
-	VMOVAPD Y4, Y6
-	VMOVUPD Y4, 152(SP)
-
-	// Exp pass: e = exp(s - max) in place, with e_t's.
-	VPERMPD $0x00, Y5, Y4
-	VSUBPD  Y4, Y2, Y2
-	VSUBPD  Y4, Y3, Y3
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Y2, Y1, Y2
-	VMOVUPD     pool<>+7040(SB), Y4
-	VFMADD231PD pool<>+7168(SB), Y2, Y4
-	VMAXPD      Y3, Y1, Y3
-	VMOVUPD     pool<>+7040(SB), Y5
-	VFMADD231PD pool<>+7168(SB), Y3, Y5
-	VMAXPD      Y6, Y1, Y6
-	VMOVUPD     pool<>+7040(SB), Y1
-	VFMADD231PD pool<>+7168(SB), Y6, Y1
-	VSUBPD      pool<>+7040(SB), Y4, Y7
-	VMOVUPD     Y2, Y2
-	VFMADD231PD pool<>+7296(SB), Y7, Y2
-	VFMADD231PD pool<>+7424(SB), Y7, Y2
-	VSUBPD      pool<>+7040(SB), Y5, Y8
-	VMOVUPD     Y3, Y3
-	VFMADD231PD pool<>+7296(SB), Y8, Y3
-	VFMADD231PD pool<>+7424(SB), Y8, Y3
-	VSUBPD      pool<>+7040(SB), Y1, Y9
-	VMOVUPD     Y6, Y6
-	VFMADD231PD pool<>+7296(SB), Y9, Y6
-	VFMADD231PD pool<>+7424(SB), Y9, Y6
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     pool<>+7552(SB), Y7
-	VMOVUPD     pool<>+7552(SB), Y8
-	VMOVUPD     pool<>+7552(SB), Y9
-	VFMADD213PD pool<>+7680(SB), Y2, Y7
-	VFMADD213PD pool<>+7680(SB), Y3, Y8
-	VFMADD213PD pool<>+7680(SB), Y6, Y9
-	VFMADD213PD pool<>+7808(SB), Y2, Y7
-	VFMADD213PD pool<>+7808(SB), Y3, Y8
-	VFMADD213PD pool<>+7808(SB), Y6, Y9
-	VFMADD213PD pool<>+7936(SB), Y2, Y7
-	VFMADD213PD pool<>+7936(SB), Y3, Y8
-	VFMADD213PD pool<>+7936(SB), Y6, Y9
-	VFMADD213PD pool<>+8064(SB), Y2, Y7
-	VFMADD213PD pool<>+8064(SB), Y3, Y8
-	VFMADD213PD pool<>+8064(SB), Y6, Y9
-	VFMADD213PD pool<>+8192(SB), Y2, Y7
-	VFMADD213PD pool<>+8192(SB), Y3, Y8
-	VFMADD213PD pool<>+8192(SB), Y6, Y9
-	VFMADD213PD pool<>+8320(SB), Y2, Y7
-	VFMADD213PD pool<>+8320(SB), Y3, Y8
-	VFMADD213PD pool<>+8320(SB), Y6, Y9
-	VFMADD213PD pool<>+8448(SB), Y2, Y7
-	VFMADD213PD pool<>+8448(SB), Y3, Y8
-	VFMADD213PD pool<>+8448(SB), Y6, Y9
-	VFMADD213PD pool<>+8576(SB), Y2, Y7
-	VFMADD213PD pool<>+8576(SB), Y3, Y8
-	VFMADD213PD pool<>+8576(SB), Y6, Y9
-	VMULPD      Y2, Y2, Y10
-	VFMADD213PD Y2, Y10, Y7
-	VADDPD      pool<>+2432(SB), Y7, Y7
-	VMULPD      Y3, Y3, Y2
-	VFMADD213PD Y3, Y2, Y8
-	VADDPD      pool<>+2432(SB), Y8, Y8
-	VMULPD      Y6, Y6, Y2
-	VFMADD213PD Y6, Y2, Y9
-	VADDPD      pool<>+2432(SB), Y9, Y9
-
-	// lse exp: times 2^n
-	VPSLLQ $0x34, Y4, Y4
-	VPADDQ pool<>+2432(SB), Y4, Y4
-	VMULPD Y4, Y7, Y2
-	VPSLLQ $0x34, Y5, Y5
-	VPADDQ pool<>+2432(SB), Y5, Y5
-	VMULPD Y5, Y8, Y3
-	VPSLLQ $0x34, Y1, Y1
-	VPADDQ pool<>+2432(SB), Y1, Y1
-	VMULPD Y1, Y9, Y6
-
-	// O, row i in lane i.
-	VADDPD Y3, Y2, Y1
-
-	// A transposing tree: row i's value to 64-bit lane i.
-	VPERM2F128 $0x20, Y1, Y1, Y2
-	VPERM2F128 $0x31, Y1, Y1, Y3
-	VADDPD     Y2, Y3, Y3
-	VPERM2F128 $0x20, Y1, Y1, Y2
-	VPERM2F128 $0x31, Y1, Y1, Y1
-	VADDPD     Y2, Y1, Y1
-	VUNPCKLPD  Y1, Y3, Y2
-	VUNPCKHPD  Y1, Y3, Y1
-	VADDPD     Y2, Y1, Y1
-	VADDPD     Y1, Y6, Y2
-	VMOVAPD    Y2, Y2
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   pool<>+1792(SB), Y2, Y3
-	VPCMPGTQ pool<>+1920(SB), Y3, Y4
-	VPADDQ   pool<>+2048(SB), Y4, Y5
-	VPSLLQ   $0x34, Y5, Y5
-	VORPD    Y5, Y3, Y3
-	VPSRLQ   $0x34, Y2, Y5
-	VPSUBQ   Y4, Y5, Y5
-	VORPD    pool<>+2176(SB), Y5, Y5
-	VSUBPD   pool<>+2304(SB), Y5, Y5
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      pool<>+2432(SB), Y3, Y4
-	VADDPD      pool<>+2432(SB), Y3, Y3
-	VDIVPD      Y3, Y4, Y4
-	VMULPD      Y4, Y4, Y3
-	VMOVUPD     pool<>+8704(SB), Y7
-	VFMADD213PD pool<>+8832(SB), Y3, Y7
-	VFMADD213PD pool<>+8960(SB), Y3, Y7
-	VFMADD213PD pool<>+9088(SB), Y3, Y7
-	VFMADD213PD pool<>+9216(SB), Y3, Y7
-	VFMADD213PD pool<>+2560(SB), Y3, Y7
-	VFMADD213PD pool<>+2688(SB), Y3, Y7
-	VFMADD213PD pool<>+2816(SB), Y3, Y7
-	VFMADD213PD pool<>+2944(SB), Y3, Y7
-	VFMADD213PD pool<>+3072(SB), Y3, Y7
-	VMULPD      Y4, Y7, Y7
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD pool<>+3200(SB), Y5, Y7
-	VFMADD231PD pool<>+3328(SB), Y5, Y7
-	VXORPD      Y4, Y4, Y4
-	VFMADD231PD Y4, Y2, Y7
-	VMOVAPD     Y7, Y2
-
-	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Y6, Y6, Y3
-	VADDPD      Y1, Y3, Y3
-	VDIVPD      Y3, Y1, Y3
-	VMULPD      Y3, Y3, Y4
-	VMOVUPD     pool<>+6016(SB), Y5
-	VFMADD213PD pool<>+6144(SB), Y4, Y5
-	VFMADD213PD pool<>+6272(SB), Y4, Y5
-	VFMADD213PD pool<>+6400(SB), Y4, Y5
-	VFMADD213PD pool<>+6528(SB), Y4, Y5
-	VFMADD213PD pool<>+4096(SB), Y4, Y5
-	VFMADD213PD pool<>+4224(SB), Y4, Y5
-	VFMADD213PD pool<>+4352(SB), Y4, Y5
-	VFMADD213PD pool<>+4480(SB), Y4, Y5
-	VMULPD      Y4, Y5, Y5
-	VADDPD      Y3, Y3, Y3
-	VFMADD213PD Y3, Y3, Y5
-
-	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VMOVUPD 152(SP), Y3
-	VSUBPD  Y3, Y2, Y2
-
-	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD   pool<>+4608(SB), Y3
-	VMULPD    pool<>+4736(SB), Y6, Y4
-	VCMPPD    $0x12, Y6, Y3, Y3
-	VCMPPD    $0x12, Y4, Y1, Y1
-	VANDPD    Y1, Y3, Y3
-	VBLENDVPD Y3, Y5, Y2, Y2
-	VMOVSD    X2, (AX)
-
-l_r2onext:
-	LEAQ (CX)(SI*8), CX
-	ADDQ $0x00000008, AX
-	ADDQ $0x00000004, DX
-	DECQ BX
-	DECQ 112(SP)
-	JMP  l_r2solo
-
-l_r2oignored:
-	MOVQ $0x00000000, (AX)
-	JMP  l_r2onext
-
-l_r2ospecial:
-	VMOVSD pool<>+5120(SB), X1
-	VMOVSD X1, (AX)
-	JMP    l_r2onext
-
-l_r2skip:
 	// Rows of 3 float64 vectors, the last masked: resident.
 	CMPQ    SI, $0x0000000c
 	JA      l_r3skip
@@ -31909,6 +35225,19238 @@ l_r4ospecial:
 	JMP    l_r4onext
 
 l_r4skip:
+	// Rows of 5 float64 vectors, the last masked: resident.
+	CMPQ    SI, $0x00000014
+	JA      l_r5skip
+	MOVQ    SI, DI
+	SUBQ    $0x00000010, DI
+	SHLQ    $0x03, DI
+	NEGQ    DI
+	LEAQ    masktab<>+0(SB), R8
+	VMOVDQU 32(R8)(DI*1), Y0
+	MOVQ    SI, R8
+	SHLQ    $0x03, R8
+	LEAQ    (R8)(R8*2), R9
+	MOVQ    $0x00000000, 408(SP)
+
+l_r5groups:
+	CMPQ  BX, $0x04
+	JL    l_r5rest
+	MOVL  (DX), DI
+	ORL   4(DX), DI
+	ORL   8(DX), DI
+	ORL   12(DX), DI
+	TESTL DI, DI
+	JS    l_r5bail
+	LEAQ  (CX)(R9*1), DI
+
+	// Load the rows, each target's lane (and the tail's) -Inf, to the
+	// scratch block; the others' max.
+	LEAQ         416(SP), R10
+	ADDQ         $0x3f, R10
+	ANDQ         $-64, R10
+	VPBROADCASTD (DX), Y1
+	VMOVUPD      (CX), Y2
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
+	VBLENDVPD    Y3, pool<>+6656(SB), Y2, Y2
+	VMOVUPD      Y2, (R10)
+	VMOVUPD      32(CX), Y3
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 32(R10)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      64(CX), Y3
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 64(R10)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      96(CX), Y3
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 96(R10)
+	VMAXPD       Y3, Y2, Y2
+	VMASKMOVPD   128(CX), Y0, Y3
+	VMOVUPD      pool<>+6656(SB), Y4
+	VBLENDVPD    Y0, Y3, Y4, Y3
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y1, Y1
+	VBLENDVPD    Y1, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 128(R10)
+	VMAXPD       Y3, Y2, Y1
+	VPBROADCASTD 4(DX), Y2
+	VMOVUPD      (CX)(R8*1), Y3
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 160(R10)
+	VMOVUPD      32(CX)(R8*1), Y4
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 192(R10)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      64(CX)(R8*1), Y4
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 224(R10)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      96(CX)(R8*1), Y4
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 256(R10)
+	VMAXPD       Y4, Y3, Y3
+	VMASKMOVPD   128(CX)(R8*1), Y0, Y4
+	VMOVUPD      pool<>+6656(SB), Y5
+	VBLENDVPD    Y0, Y4, Y5, Y4
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y2, Y2
+	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 288(R10)
+	VMAXPD       Y4, Y3, Y2
+	VPBROADCASTD 8(DX), Y3
+	VMOVUPD      (CX)(R8*2), Y4
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y3, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 320(R10)
+	VMOVUPD      32(CX)(R8*2), Y5
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 352(R10)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      64(CX)(R8*2), Y5
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 384(R10)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      96(CX)(R8*2), Y5
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 416(R10)
+	VMAXPD       Y5, Y4, Y4
+	VMASKMOVPD   128(CX)(R8*2), Y0, Y5
+	VMOVUPD      pool<>+6656(SB), Y6
+	VBLENDVPD    Y0, Y5, Y6, Y5
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y3, Y3
+	VBLENDVPD    Y3, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 448(R10)
+	VMAXPD       Y5, Y4, Y3
+	VPBROADCASTD 12(DX), Y4
+	VMOVUPD      (DI), Y5
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y4, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 480(R10)
+	VMOVUPD      32(DI), Y6
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 512(R10)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      64(DI), Y6
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 544(R10)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      96(DI), Y6
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 576(R10)
+	VMAXPD       Y6, Y5, Y5
+	VMASKMOVPD   128(DI), Y0, Y6
+	VMOVUPD      pool<>+6656(SB), Y7
+	VBLENDVPD    Y0, Y6, Y7, Y6
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y4, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 608(R10)
+	VMAXPD       Y6, Y5, Y4
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y3, Y1, Y5
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VMAXPD     Y5, Y1, Y1
+	VPERM2F128 $0x20, Y4, Y2, Y3
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VMAXPD     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y1, Y3
+	VUNPCKHPD  Y2, Y1, Y1
+	VMAXPD     Y3, Y1, Y1
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (DX), R10
+	LEAQ         (CX)(R10*8), R10
+	VBROADCASTSD (R10), Y2
+	MOVLQSX      4(DX), R10
+	LEAQ         (CX)(R10*8), R10
+	VBROADCASTSD (R10)(R8*1), Y3
+	MOVLQSX      8(DX), R10
+	LEAQ         (CX)(R10*8), R10
+	VBROADCASTSD (R10)(R8*2), Y4
+	MOVLQSX      12(DX), R10
+	LEAQ         (DI)(R10*8), R10
+	VBROADCASTSD (R10), Y5
+	VBLENDPD     $0x0a, Y3, Y2, Y2
+	VBLENDPD     $0x0a, Y5, Y4, Y4
+	VBLENDPD     $0x0c, Y4, Y2, Y2
+	VMAXPD       Y2, Y1, Y3
+
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
+	VSUBPD  Y3, Y1, Y1
+	VMOVUPD pool<>+9344(SB), Y4
+	VCMPPD  $0x16, Y1, Y4, Y1
+	VPTEST  Y1, Y1
+	JNE     l_r5bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y3, Y1
+	VPCMPEQQ pool<>+6784(SB), Y1, Y1
+	VPTEST   Y1, Y1
+	JNE      l_r5bail
+	VMOVUPD  pool<>+9472(SB), Y1
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.
+	VSUBPD  Y3, Y2, Y2
+	VMOVUPD Y2, 152(SP)
+	VMOVUPD Y3, 184(SP)
+	VMOVAPD Y2, Y2
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y2, Y1, Y2
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y2, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y4
+	VMOVUPD     Y2, Y2
+	VFMADD231PD pool<>+7296(SB), Y4, Y2
+	VFMADD231PD pool<>+7424(SB), Y4, Y2
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y4
+	VFMADD213PD pool<>+7680(SB), Y2, Y4
+	VFMADD213PD pool<>+7808(SB), Y2, Y4
+	VFMADD213PD pool<>+7936(SB), Y2, Y4
+	VFMADD213PD pool<>+8064(SB), Y2, Y4
+	VFMADD213PD pool<>+8192(SB), Y2, Y4
+	VFMADD213PD pool<>+8320(SB), Y2, Y4
+	VFMADD213PD pool<>+8448(SB), Y2, Y4
+	VFMADD213PD pool<>+8576(SB), Y2, Y4
+	VMULPD      Y2, Y2, Y5
+	VFMADD213PD Y2, Y5, Y4
+	VADDPD      pool<>+2432(SB), Y4, Y4
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y3, Y3
+	VPADDQ  pool<>+2432(SB), Y3, Y3
+	VMULPD  Y3, Y4, Y2
+	VMOVUPD Y2, 120(SP)
+	LEAQ    416(SP), DI
+	ADDQ    $0x3f, DI
+	ANDQ    $-64, DI
+
+	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
+	VBROADCASTSD 184(SP), Y2
+	VMOVUPD      (DI), Y3
+	VSUBPD       Y2, Y3, Y3
+	VMOVUPD      32(DI), Y4
+	VSUBPD       Y2, Y4, Y4
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y1, Y3
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y3, Y5
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VSUBPD      pool<>+7040(SB), Y5, Y7
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y7, Y3
+	VFMADD231PD pool<>+7424(SB), Y7, Y3
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VMOVUPD     pool<>+7552(SB), Y8
+	VFMADD213PD pool<>+7680(SB), Y3, Y7
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y3, Y7
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y3, Y7
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y3, Y7
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y3, Y7
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y3, Y7
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y3, Y7
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y3, Y7
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VMULPD      Y3, Y3, Y9
+	VFMADD213PD Y3, Y9, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+	VMULPD      Y4, Y4, Y3
+	VFMADD213PD Y4, Y3, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y5, Y5
+	VPADDQ  pool<>+2432(SB), Y5, Y5
+	VMULPD  Y5, Y7, Y3
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VADDPD  Y4, Y3, Y3
+	VMOVUPD 64(DI), Y4
+	VSUBPD  Y2, Y4, Y4
+	VMOVUPD 96(DI), Y5
+	VSUBPD  Y2, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VADDPD  Y4, Y3, Y3
+	VADDPD  Y5, Y3, Y3
+	VMOVUPD 128(DI), Y4
+	VSUBPD  Y2, Y4, Y4
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y4, Y2
+	VSUBPD      pool<>+7040(SB), Y2, Y5
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y5, Y4
+	VFMADD231PD pool<>+7424(SB), Y5, Y4
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y5
+	VFMADD213PD pool<>+7680(SB), Y4, Y5
+	VFMADD213PD pool<>+7808(SB), Y4, Y5
+	VFMADD213PD pool<>+7936(SB), Y4, Y5
+	VFMADD213PD pool<>+8064(SB), Y4, Y5
+	VFMADD213PD pool<>+8192(SB), Y4, Y5
+	VFMADD213PD pool<>+8320(SB), Y4, Y5
+	VFMADD213PD pool<>+8448(SB), Y4, Y5
+	VFMADD213PD pool<>+8576(SB), Y4, Y5
+	VMULPD      Y4, Y4, Y6
+	VFMADD213PD Y4, Y6, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y2, Y2
+	VPADDQ       pool<>+2432(SB), Y2, Y2
+	VMULPD       Y2, Y5, Y4
+	VADDPD       Y4, Y3, Y2
+	VBROADCASTSD 192(SP), Y3
+	VMOVUPD      160(DI), Y4
+	VSUBPD       Y3, Y4, Y4
+	VMOVUPD      192(DI), Y5
+	VSUBPD       Y3, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD 224(DI), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 256(DI), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VADDPD  Y5, Y4, Y4
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD 288(DI), Y5
+	VSUBPD  Y3, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y5, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y6
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y6, Y5
+	VFMADD231PD pool<>+7424(SB), Y6, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y6
+	VFMADD213PD pool<>+7680(SB), Y5, Y6
+	VFMADD213PD pool<>+7808(SB), Y5, Y6
+	VFMADD213PD pool<>+7936(SB), Y5, Y6
+	VFMADD213PD pool<>+8064(SB), Y5, Y6
+	VFMADD213PD pool<>+8192(SB), Y5, Y6
+	VFMADD213PD pool<>+8320(SB), Y5, Y6
+	VFMADD213PD pool<>+8448(SB), Y5, Y6
+	VFMADD213PD pool<>+8576(SB), Y5, Y6
+	VMULPD      Y5, Y5, Y7
+	VFMADD213PD Y5, Y7, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y3, Y3
+	VPADDQ       pool<>+2432(SB), Y3, Y3
+	VMULPD       Y3, Y6, Y5
+	VADDPD       Y5, Y4, Y3
+	VBROADCASTSD 200(SP), Y4
+	VMOVUPD      320(DI), Y5
+	VSUBPD       Y4, Y5, Y5
+	VMOVUPD      352(DI), Y6
+	VSUBPD       Y4, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VADDPD  Y6, Y5, Y5
+	VMOVUPD 384(DI), Y6
+	VSUBPD  Y4, Y6, Y6
+	VMOVUPD 416(DI), Y7
+	VSUBPD  Y4, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VADDPD  Y6, Y5, Y5
+	VADDPD  Y7, Y5, Y5
+	VMOVUPD 448(DI), Y6
+	VSUBPD  Y4, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y6, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y7
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y7, Y6
+	VFMADD231PD pool<>+7424(SB), Y7, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y6, Y7
+	VFMADD213PD pool<>+7808(SB), Y6, Y7
+	VFMADD213PD pool<>+7936(SB), Y6, Y7
+	VFMADD213PD pool<>+8064(SB), Y6, Y7
+	VFMADD213PD pool<>+8192(SB), Y6, Y7
+	VFMADD213PD pool<>+8320(SB), Y6, Y7
+	VFMADD213PD pool<>+8448(SB), Y6, Y7
+	VFMADD213PD pool<>+8576(SB), Y6, Y7
+	VMULPD      Y6, Y6, Y8
+	VFMADD213PD Y6, Y8, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y4, Y4
+	VPADDQ       pool<>+2432(SB), Y4, Y4
+	VMULPD       Y4, Y7, Y6
+	VADDPD       Y6, Y5, Y4
+	VBROADCASTSD 208(SP), Y5
+	VMOVUPD      480(DI), Y6
+	VSUBPD       Y5, Y6, Y6
+	VMOVUPD      512(DI), Y7
+	VSUBPD       Y5, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VADDPD  Y7, Y6, Y6
+	VMOVUPD 544(DI), Y7
+	VSUBPD  Y5, Y7, Y7
+	VMOVUPD 576(DI), Y8
+	VSUBPD  Y5, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VMAXPD      Y8, Y1, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VMULPD      Y7, Y7, Y13
+	VFMADD213PD Y7, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VADDPD  Y7, Y6, Y6
+	VADDPD  Y8, Y6, Y6
+	VMOVUPD 608(DI), Y7
+	VSUBPD  Y5, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y1
+	VFMADD231PD pool<>+7168(SB), Y7, Y1
+	VSUBPD      pool<>+7040(SB), Y1, Y5
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y5, Y7
+	VFMADD231PD pool<>+7424(SB), Y5, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y5
+	VFMADD213PD pool<>+7680(SB), Y7, Y5
+	VFMADD213PD pool<>+7808(SB), Y7, Y5
+	VFMADD213PD pool<>+7936(SB), Y7, Y5
+	VFMADD213PD pool<>+8064(SB), Y7, Y5
+	VFMADD213PD pool<>+8192(SB), Y7, Y5
+	VFMADD213PD pool<>+8320(SB), Y7, Y5
+	VFMADD213PD pool<>+8448(SB), Y7, Y5
+	VFMADD213PD pool<>+8576(SB), Y7, Y5
+	VMULPD      Y7, Y7, Y8
+	VFMADD213PD Y7, Y8, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y1, Y1
+	VPADDQ pool<>+2432(SB), Y1, Y1
+	VMULPD Y1, Y5, Y7
+	VADDPD Y7, Y6, Y1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y4, Y2, Y5
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VADDPD     Y5, Y2, Y2
+	VPERM2F128 $0x20, Y1, Y3, Y4
+	VPERM2F128 $0x31, Y1, Y3, Y1
+	VADDPD     Y4, Y1, Y1
+	VUNPCKLPD  Y1, Y2, Y3
+	VUNPCKHPD  Y1, Y2, Y1
+	VADDPD     Y3, Y1, Y1
+	VMOVUPD    120(SP), Y2
+	VMOVUPD    152(SP), Y3
+	CMPQ       408(SP), $0x00
+	JE         l_r5gnopend
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y4
+	VMOVUPD 280(SP), Y5
+	VMOVUPD 344(SP), Y6
+	VADDPD  Y5, Y4, Y7
+	VMOVAPD Y7, Y7
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y7, Y8
+	VPCMPGTQ pool<>+1920(SB), Y8, Y9
+	VPADDQ   pool<>+2048(SB), Y9, Y10
+	VPSLLQ   $0x34, Y10, Y10
+	VORPD    Y10, Y8, Y8
+	VPSRLQ   $0x34, Y7, Y10
+	VPSUBQ   Y9, Y10, Y10
+	VORPD    pool<>+2176(SB), Y10, Y10
+	VSUBPD   pool<>+2304(SB), Y10, Y10
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y8, Y9
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VDIVPD      Y8, Y9, Y9
+	VMULPD      Y9, Y9, Y8
+	VMOVUPD     pool<>+8704(SB), Y11
+	VFMADD213PD pool<>+8832(SB), Y8, Y11
+	VFMADD213PD pool<>+8960(SB), Y8, Y11
+	VFMADD213PD pool<>+9088(SB), Y8, Y11
+	VFMADD213PD pool<>+9216(SB), Y8, Y11
+	VFMADD213PD pool<>+2560(SB), Y8, Y11
+	VFMADD213PD pool<>+2688(SB), Y8, Y11
+	VFMADD213PD pool<>+2816(SB), Y8, Y11
+	VFMADD213PD pool<>+2944(SB), Y8, Y11
+	VFMADD213PD pool<>+3072(SB), Y8, Y11
+	VMULPD      Y9, Y11, Y11
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y10, Y11
+	VFMADD231PD pool<>+3328(SB), Y10, Y11
+	VXORPD      Y9, Y9, Y9
+	VFMADD231PD Y9, Y7, Y11
+	VMOVAPD     Y11, Y7
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y4, Y4, Y8
+	VADDPD      Y5, Y8, Y8
+	VDIVPD      Y8, Y5, Y8
+	VMULPD      Y8, Y8, Y9
+	VMOVUPD     pool<>+6016(SB), Y10
+	VFMADD213PD pool<>+6144(SB), Y9, Y10
+	VFMADD213PD pool<>+6272(SB), Y9, Y10
+	VFMADD213PD pool<>+6400(SB), Y9, Y10
+	VFMADD213PD pool<>+6528(SB), Y9, Y10
+	VFMADD213PD pool<>+4096(SB), Y9, Y10
+	VFMADD213PD pool<>+4224(SB), Y9, Y10
+	VFMADD213PD pool<>+4352(SB), Y9, Y10
+	VFMADD213PD pool<>+4480(SB), Y9, Y10
+	VMULPD      Y9, Y10, Y10
+	VADDPD      Y8, Y8, Y8
+	VFMADD213PD Y8, Y8, Y10
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y6, Y7, Y6
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y7
+	VMULPD    pool<>+4736(SB), Y4, Y8
+	VCMPPD    $0x12, Y4, Y7, Y4
+	VCMPPD    $0x12, Y8, Y5, Y5
+	VANDPD    Y5, Y4, Y4
+	VBLENDVPD Y4, Y10, Y6, Y6
+	VMOVUPD   Y6, -32(AX)
+
+l_r5gnopend:
+	// This group's losses pending.
+	VMOVUPD Y2, 216(SP)
+	VMOVUPD Y1, 280(SP)
+	VMOVUPD Y3, 344(SP)
+	MOVQ    $0x00000001, 408(SP)
+	LEAQ    (CX)(R8*4), CX
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000010, DX
+	SUBQ    $0x04, BX
+	JMP     l_r5groups
+
+l_r5bail:
+	MOVQ $0x00000004, 112(SP)
+	JMP  l_r5flush
+
+l_r5rest:
+	MOVQ BX, 112(SP)
+
+l_r5flush:
+	CMPQ 408(SP), $0x00
+	JE   l_r5solo
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y1
+	VMOVUPD 280(SP), Y2
+	VMOVUPD 344(SP), Y3
+	VADDPD  Y2, Y1, Y4
+	VMOVAPD Y4, Y4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y4, Y5
+	VPCMPGTQ pool<>+1920(SB), Y5, Y6
+	VPADDQ   pool<>+2048(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+2176(SB), Y7, Y7
+	VSUBPD   pool<>+2304(SB), Y7, Y7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y5, Y6
+	VADDPD      pool<>+2432(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+8704(SB), Y8
+	VFMADD213PD pool<>+8832(SB), Y5, Y8
+	VFMADD213PD pool<>+8960(SB), Y5, Y8
+	VFMADD213PD pool<>+9088(SB), Y5, Y8
+	VFMADD213PD pool<>+9216(SB), Y5, Y8
+	VFMADD213PD pool<>+2560(SB), Y5, Y8
+	VFMADD213PD pool<>+2688(SB), Y5, Y8
+	VFMADD213PD pool<>+2816(SB), Y5, Y8
+	VFMADD213PD pool<>+2944(SB), Y5, Y8
+	VFMADD213PD pool<>+3072(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
+	VFMADD231PD pool<>+3328(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y5
+	VADDPD      Y2, Y5, Y5
+	VDIVPD      Y5, Y2, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD213PD pool<>+6144(SB), Y6, Y7
+	VFMADD213PD pool<>+6272(SB), Y6, Y7
+	VFMADD213PD pool<>+6400(SB), Y6, Y7
+	VFMADD213PD pool<>+6528(SB), Y6, Y7
+	VFMADD213PD pool<>+4096(SB), Y6, Y7
+	VFMADD213PD pool<>+4224(SB), Y6, Y7
+	VFMADD213PD pool<>+4352(SB), Y6, Y7
+	VFMADD213PD pool<>+4480(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y3, Y4, Y3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y4
+	VMULPD    pool<>+4736(SB), Y1, Y5
+	VCMPPD    $0x12, Y1, Y4, Y1
+	VCMPPD    $0x12, Y5, Y2, Y2
+	VANDPD    Y2, Y1, Y1
+	VBLENDVPD Y1, Y7, Y3, Y3
+	VMOVUPD   Y3, -32(AX)
+	MOVQ      $0x00000000, 408(SP)
+
+l_r5solo:
+	CMPQ  112(SP), $0x00
+	JNE   l_r5one
+	TESTQ BX, BX
+	JE    done
+	JMP   l_r5groups
+
+l_r5one:
+	MOVLQSX (DX), DI
+	TESTQ   DI, DI
+	JS      l_r5oignored
+
+	// Load the rows, each target's lane (and the tail's) -Inf, to the
+	// scratch block; the others' max.
+	LEAQ         416(SP), DI
+	ADDQ         $0x3f, DI
+	ANDQ         $-64, DI
+	VPBROADCASTD (DX), Y1
+	VMOVUPD      (CX), Y2
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
+	VBLENDVPD    Y3, pool<>+6656(SB), Y2, Y2
+	VMOVUPD      Y2, (DI)
+	VMOVUPD      32(CX), Y3
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 32(DI)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      64(CX), Y3
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 64(DI)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      96(CX), Y3
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 96(DI)
+	VMAXPD       Y3, Y2, Y2
+	VMASKMOVPD   128(CX), Y0, Y3
+	VMOVUPD      pool<>+6656(SB), Y4
+	VBLENDVPD    Y0, Y3, Y4, Y3
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y1, Y1
+	VBLENDVPD    Y1, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 128(DI)
+	VMAXPD       Y3, Y2, Y1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y3
+	VMAXPD     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VMAXPD     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y3, Y2
+	VUNPCKHPD  Y1, Y3, Y1
+	VMAXPD     Y2, Y1, Y1
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (DX), DI
+	VBROADCASTSD (CX)(DI*8), Y2
+	VMAXPD       Y2, Y1, Y3
+
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
+	VSUBPD  Y3, Y1, Y1
+	VMOVUPD pool<>+9344(SB), Y4
+	VCMPPD  $0x16, Y1, Y4, Y1
+	VPTEST  Y1, Y1
+	JNE     l_r5ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y3, Y1
+	VPCMPEQQ pool<>+6784(SB), Y1, Y1
+	VPTEST   Y1, Y1
+	JNE      l_r5ospecial
+	VMOVUPD  pool<>+9472(SB), Y1
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.
+	VSUBPD  Y3, Y2, Y2
+	VMOVUPD Y2, 152(SP)
+	VMOVUPD Y3, 184(SP)
+	VMOVAPD Y2, Y2
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y2, Y1, Y2
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y2, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y4
+	VMOVUPD     Y2, Y2
+	VFMADD231PD pool<>+7296(SB), Y4, Y2
+	VFMADD231PD pool<>+7424(SB), Y4, Y2
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y4
+	VFMADD213PD pool<>+7680(SB), Y2, Y4
+	VFMADD213PD pool<>+7808(SB), Y2, Y4
+	VFMADD213PD pool<>+7936(SB), Y2, Y4
+	VFMADD213PD pool<>+8064(SB), Y2, Y4
+	VFMADD213PD pool<>+8192(SB), Y2, Y4
+	VFMADD213PD pool<>+8320(SB), Y2, Y4
+	VFMADD213PD pool<>+8448(SB), Y2, Y4
+	VFMADD213PD pool<>+8576(SB), Y2, Y4
+	VMULPD      Y2, Y2, Y5
+	VFMADD213PD Y2, Y5, Y4
+	VADDPD      pool<>+2432(SB), Y4, Y4
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y3, Y3
+	VPADDQ  pool<>+2432(SB), Y3, Y3
+	VMULPD  Y3, Y4, Y2
+	VMOVUPD Y2, 120(SP)
+	LEAQ    416(SP), DI
+	ADDQ    $0x3f, DI
+	ANDQ    $-64, DI
+
+	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
+	VBROADCASTSD 184(SP), Y2
+	VMOVUPD      (DI), Y3
+	VSUBPD       Y2, Y3, Y3
+	VMOVUPD      32(DI), Y4
+	VSUBPD       Y2, Y4, Y4
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y1, Y3
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y3, Y5
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VSUBPD      pool<>+7040(SB), Y5, Y7
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y7, Y3
+	VFMADD231PD pool<>+7424(SB), Y7, Y3
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VMOVUPD     pool<>+7552(SB), Y8
+	VFMADD213PD pool<>+7680(SB), Y3, Y7
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y3, Y7
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y3, Y7
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y3, Y7
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y3, Y7
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y3, Y7
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y3, Y7
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y3, Y7
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VMULPD      Y3, Y3, Y9
+	VFMADD213PD Y3, Y9, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+	VMULPD      Y4, Y4, Y3
+	VFMADD213PD Y4, Y3, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y5, Y5
+	VPADDQ  pool<>+2432(SB), Y5, Y5
+	VMULPD  Y5, Y7, Y3
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VADDPD  Y4, Y3, Y3
+	VMOVUPD 64(DI), Y4
+	VSUBPD  Y2, Y4, Y4
+	VMOVUPD 96(DI), Y5
+	VSUBPD  Y2, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VADDPD  Y4, Y3, Y3
+	VADDPD  Y5, Y3, Y3
+	VMOVUPD 128(DI), Y4
+	VSUBPD  Y2, Y4, Y4
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y1
+	VFMADD231PD pool<>+7168(SB), Y4, Y1
+	VSUBPD      pool<>+7040(SB), Y1, Y2
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y2, Y4
+	VFMADD231PD pool<>+7424(SB), Y2, Y4
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y2
+	VFMADD213PD pool<>+7680(SB), Y4, Y2
+	VFMADD213PD pool<>+7808(SB), Y4, Y2
+	VFMADD213PD pool<>+7936(SB), Y4, Y2
+	VFMADD213PD pool<>+8064(SB), Y4, Y2
+	VFMADD213PD pool<>+8192(SB), Y4, Y2
+	VFMADD213PD pool<>+8320(SB), Y4, Y2
+	VFMADD213PD pool<>+8448(SB), Y4, Y2
+	VFMADD213PD pool<>+8576(SB), Y4, Y2
+	VMULPD      Y4, Y4, Y5
+	VFMADD213PD Y4, Y5, Y2
+	VADDPD      pool<>+2432(SB), Y2, Y2
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y1, Y1
+	VPADDQ pool<>+2432(SB), Y1, Y1
+	VMULPD Y1, Y2, Y4
+	VADDPD Y4, Y3, Y1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y3
+	VADDPD     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VADDPD     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y3, Y2
+	VUNPCKHPD  Y1, Y3, Y1
+	VADDPD     Y2, Y1, Y1
+	VMOVUPD    120(SP), Y2
+	VADDPD     Y1, Y2, Y3
+	VMOVAPD    Y3, Y3
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y3, Y4
+	VPCMPGTQ pool<>+1920(SB), Y4, Y5
+	VPADDQ   pool<>+2048(SB), Y5, Y6
+	VPSLLQ   $0x34, Y6, Y6
+	VORPD    Y6, Y4, Y4
+	VPSRLQ   $0x34, Y3, Y6
+	VPSUBQ   Y5, Y6, Y6
+	VORPD    pool<>+2176(SB), Y6, Y6
+	VSUBPD   pool<>+2304(SB), Y6, Y6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y4, Y5
+	VADDPD      pool<>+2432(SB), Y4, Y4
+	VDIVPD      Y4, Y5, Y5
+	VMULPD      Y5, Y5, Y4
+	VMOVUPD     pool<>+8704(SB), Y7
+	VFMADD213PD pool<>+8832(SB), Y4, Y7
+	VFMADD213PD pool<>+8960(SB), Y4, Y7
+	VFMADD213PD pool<>+9088(SB), Y4, Y7
+	VFMADD213PD pool<>+9216(SB), Y4, Y7
+	VFMADD213PD pool<>+2560(SB), Y4, Y7
+	VFMADD213PD pool<>+2688(SB), Y4, Y7
+	VFMADD213PD pool<>+2816(SB), Y4, Y7
+	VFMADD213PD pool<>+2944(SB), Y4, Y7
+	VFMADD213PD pool<>+3072(SB), Y4, Y7
+	VMULPD      Y5, Y7, Y7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y6, Y7
+	VFMADD231PD pool<>+3328(SB), Y6, Y7
+	VXORPD      Y5, Y5, Y5
+	VFMADD231PD Y5, Y3, Y7
+	VMOVAPD     Y7, Y3
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y2, Y2, Y4
+	VADDPD      Y1, Y4, Y4
+	VDIVPD      Y4, Y1, Y4
+	VMULPD      Y4, Y4, Y5
+	VMOVUPD     pool<>+6016(SB), Y6
+	VFMADD213PD pool<>+6144(SB), Y5, Y6
+	VFMADD213PD pool<>+6272(SB), Y5, Y6
+	VFMADD213PD pool<>+6400(SB), Y5, Y6
+	VFMADD213PD pool<>+6528(SB), Y5, Y6
+	VFMADD213PD pool<>+4096(SB), Y5, Y6
+	VFMADD213PD pool<>+4224(SB), Y5, Y6
+	VFMADD213PD pool<>+4352(SB), Y5, Y6
+	VFMADD213PD pool<>+4480(SB), Y5, Y6
+	VMULPD      Y5, Y6, Y6
+	VADDPD      Y4, Y4, Y4
+	VFMADD213PD Y4, Y4, Y6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VMOVUPD 152(SP), Y4
+	VSUBPD  Y4, Y3, Y3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y4
+	VMULPD    pool<>+4736(SB), Y2, Y5
+	VCMPPD    $0x12, Y2, Y4, Y2
+	VCMPPD    $0x12, Y5, Y1, Y1
+	VANDPD    Y1, Y2, Y2
+	VBLENDVPD Y2, Y6, Y3, Y3
+	VMOVSD    X3, (AX)
+
+l_r5onext:
+	LEAQ (CX)(SI*8), CX
+	ADDQ $0x00000008, AX
+	ADDQ $0x00000004, DX
+	DECQ BX
+	DECQ 112(SP)
+	JMP  l_r5solo
+
+l_r5oignored:
+	MOVQ $0x00000000, (AX)
+	JMP  l_r5onext
+
+l_r5ospecial:
+	VMOVSD pool<>+5120(SB), X1
+	VMOVSD X1, (AX)
+	JMP    l_r5onext
+
+l_r5skip:
+	// Rows of 6 float64 vectors, the last masked: resident.
+	CMPQ    SI, $0x00000018
+	JA      l_r6skip
+	MOVQ    SI, DI
+	SUBQ    $0x00000014, DI
+	SHLQ    $0x03, DI
+	NEGQ    DI
+	LEAQ    masktab<>+0(SB), R8
+	VMOVDQU 32(R8)(DI*1), Y0
+	MOVQ    SI, R8
+	SHLQ    $0x03, R8
+	LEAQ    (R8)(R8*2), R9
+	MOVQ    $0x00000000, 408(SP)
+
+l_r6groups:
+	CMPQ  BX, $0x04
+	JL    l_r6rest
+	MOVL  (DX), DI
+	ORL   4(DX), DI
+	ORL   8(DX), DI
+	ORL   12(DX), DI
+	TESTL DI, DI
+	JS    l_r6bail
+	LEAQ  (CX)(R9*1), DI
+
+	// Load the rows, each target's lane (and the tail's) -Inf, to the
+	// scratch block; the others' max.
+	LEAQ         416(SP), R10
+	ADDQ         $0x3f, R10
+	ANDQ         $-64, R10
+	VPBROADCASTD (DX), Y1
+	VMOVUPD      (CX), Y2
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
+	VBLENDVPD    Y3, pool<>+6656(SB), Y2, Y2
+	VMOVUPD      Y2, (R10)
+	VMOVUPD      32(CX), Y3
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 32(R10)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      64(CX), Y3
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 64(R10)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      96(CX), Y3
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 96(R10)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      128(CX), Y3
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 128(R10)
+	VMAXPD       Y3, Y2, Y2
+	VMASKMOVPD   160(CX), Y0, Y3
+	VMOVUPD      pool<>+6656(SB), Y4
+	VBLENDVPD    Y0, Y3, Y4, Y3
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y1, Y1
+	VBLENDVPD    Y1, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 160(R10)
+	VMAXPD       Y3, Y2, Y1
+	VPBROADCASTD 4(DX), Y2
+	VMOVUPD      (CX)(R8*1), Y3
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 192(R10)
+	VMOVUPD      32(CX)(R8*1), Y4
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 224(R10)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      64(CX)(R8*1), Y4
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 256(R10)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      96(CX)(R8*1), Y4
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 288(R10)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      128(CX)(R8*1), Y4
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 320(R10)
+	VMAXPD       Y4, Y3, Y3
+	VMASKMOVPD   160(CX)(R8*1), Y0, Y4
+	VMOVUPD      pool<>+6656(SB), Y5
+	VBLENDVPD    Y0, Y4, Y5, Y4
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y2, Y2
+	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 352(R10)
+	VMAXPD       Y4, Y3, Y2
+	VPBROADCASTD 8(DX), Y3
+	VMOVUPD      (CX)(R8*2), Y4
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y3, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 384(R10)
+	VMOVUPD      32(CX)(R8*2), Y5
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 416(R10)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      64(CX)(R8*2), Y5
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 448(R10)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      96(CX)(R8*2), Y5
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 480(R10)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      128(CX)(R8*2), Y5
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 512(R10)
+	VMAXPD       Y5, Y4, Y4
+	VMASKMOVPD   160(CX)(R8*2), Y0, Y5
+	VMOVUPD      pool<>+6656(SB), Y6
+	VBLENDVPD    Y0, Y5, Y6, Y5
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y3, Y3
+	VBLENDVPD    Y3, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 544(R10)
+	VMAXPD       Y5, Y4, Y3
+	VPBROADCASTD 12(DX), Y4
+	VMOVUPD      (DI), Y5
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y4, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 576(R10)
+	VMOVUPD      32(DI), Y6
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 608(R10)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      64(DI), Y6
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 640(R10)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      96(DI), Y6
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 672(R10)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      128(DI), Y6
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 704(R10)
+	VMAXPD       Y6, Y5, Y5
+	VMASKMOVPD   160(DI), Y0, Y6
+	VMOVUPD      pool<>+6656(SB), Y7
+	VBLENDVPD    Y0, Y6, Y7, Y6
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y4, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 736(R10)
+	VMAXPD       Y6, Y5, Y4
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y3, Y1, Y5
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VMAXPD     Y5, Y1, Y1
+	VPERM2F128 $0x20, Y4, Y2, Y3
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VMAXPD     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y1, Y3
+	VUNPCKHPD  Y2, Y1, Y1
+	VMAXPD     Y3, Y1, Y1
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (DX), R10
+	LEAQ         (CX)(R10*8), R10
+	VBROADCASTSD (R10), Y2
+	MOVLQSX      4(DX), R10
+	LEAQ         (CX)(R10*8), R10
+	VBROADCASTSD (R10)(R8*1), Y3
+	MOVLQSX      8(DX), R10
+	LEAQ         (CX)(R10*8), R10
+	VBROADCASTSD (R10)(R8*2), Y4
+	MOVLQSX      12(DX), R10
+	LEAQ         (DI)(R10*8), R10
+	VBROADCASTSD (R10), Y5
+	VBLENDPD     $0x0a, Y3, Y2, Y2
+	VBLENDPD     $0x0a, Y5, Y4, Y4
+	VBLENDPD     $0x0c, Y4, Y2, Y2
+	VMAXPD       Y2, Y1, Y3
+
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
+	VSUBPD  Y3, Y1, Y1
+	VMOVUPD pool<>+9344(SB), Y4
+	VCMPPD  $0x16, Y1, Y4, Y1
+	VPTEST  Y1, Y1
+	JNE     l_r6bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y3, Y1
+	VPCMPEQQ pool<>+6784(SB), Y1, Y1
+	VPTEST   Y1, Y1
+	JNE      l_r6bail
+	VMOVUPD  pool<>+9472(SB), Y1
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.
+	VSUBPD  Y3, Y2, Y2
+	VMOVUPD Y2, 152(SP)
+	VMOVUPD Y3, 184(SP)
+	VMOVAPD Y2, Y2
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y2, Y1, Y2
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y2, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y4
+	VMOVUPD     Y2, Y2
+	VFMADD231PD pool<>+7296(SB), Y4, Y2
+	VFMADD231PD pool<>+7424(SB), Y4, Y2
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y4
+	VFMADD213PD pool<>+7680(SB), Y2, Y4
+	VFMADD213PD pool<>+7808(SB), Y2, Y4
+	VFMADD213PD pool<>+7936(SB), Y2, Y4
+	VFMADD213PD pool<>+8064(SB), Y2, Y4
+	VFMADD213PD pool<>+8192(SB), Y2, Y4
+	VFMADD213PD pool<>+8320(SB), Y2, Y4
+	VFMADD213PD pool<>+8448(SB), Y2, Y4
+	VFMADD213PD pool<>+8576(SB), Y2, Y4
+	VMULPD      Y2, Y2, Y5
+	VFMADD213PD Y2, Y5, Y4
+	VADDPD      pool<>+2432(SB), Y4, Y4
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y3, Y3
+	VPADDQ  pool<>+2432(SB), Y3, Y3
+	VMULPD  Y3, Y4, Y2
+	VMOVUPD Y2, 120(SP)
+	LEAQ    416(SP), DI
+	ADDQ    $0x3f, DI
+	ANDQ    $-64, DI
+
+	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
+	VBROADCASTSD 184(SP), Y2
+	VMOVUPD      (DI), Y3
+	VSUBPD       Y2, Y3, Y3
+	VMOVUPD      32(DI), Y4
+	VSUBPD       Y2, Y4, Y4
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y1, Y3
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y3, Y5
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VSUBPD      pool<>+7040(SB), Y5, Y7
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y7, Y3
+	VFMADD231PD pool<>+7424(SB), Y7, Y3
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VMOVUPD     pool<>+7552(SB), Y8
+	VFMADD213PD pool<>+7680(SB), Y3, Y7
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y3, Y7
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y3, Y7
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y3, Y7
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y3, Y7
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y3, Y7
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y3, Y7
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y3, Y7
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VMULPD      Y3, Y3, Y9
+	VFMADD213PD Y3, Y9, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+	VMULPD      Y4, Y4, Y3
+	VFMADD213PD Y4, Y3, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y5, Y5
+	VPADDQ  pool<>+2432(SB), Y5, Y5
+	VMULPD  Y5, Y7, Y3
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VADDPD  Y4, Y3, Y3
+	VMOVUPD 64(DI), Y4
+	VSUBPD  Y2, Y4, Y4
+	VMOVUPD 96(DI), Y5
+	VSUBPD  Y2, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VADDPD  Y4, Y3, Y3
+	VADDPD  Y5, Y3, Y3
+	VMOVUPD 128(DI), Y4
+	VSUBPD  Y2, Y4, Y4
+	VMOVUPD 160(DI), Y5
+	VSUBPD  Y2, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y4, Y2
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y5, Y6
+	VSUBPD      pool<>+7040(SB), Y2, Y7
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y7, Y4
+	VFMADD231PD pool<>+7424(SB), Y7, Y4
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y8, Y5
+	VFMADD231PD pool<>+7424(SB), Y8, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VMOVUPD     pool<>+7552(SB), Y8
+	VFMADD213PD pool<>+7680(SB), Y4, Y7
+	VFMADD213PD pool<>+7680(SB), Y5, Y8
+	VFMADD213PD pool<>+7808(SB), Y4, Y7
+	VFMADD213PD pool<>+7808(SB), Y5, Y8
+	VFMADD213PD pool<>+7936(SB), Y4, Y7
+	VFMADD213PD pool<>+7936(SB), Y5, Y8
+	VFMADD213PD pool<>+8064(SB), Y4, Y7
+	VFMADD213PD pool<>+8064(SB), Y5, Y8
+	VFMADD213PD pool<>+8192(SB), Y4, Y7
+	VFMADD213PD pool<>+8192(SB), Y5, Y8
+	VFMADD213PD pool<>+8320(SB), Y4, Y7
+	VFMADD213PD pool<>+8320(SB), Y5, Y8
+	VFMADD213PD pool<>+8448(SB), Y4, Y7
+	VFMADD213PD pool<>+8448(SB), Y5, Y8
+	VFMADD213PD pool<>+8576(SB), Y4, Y7
+	VFMADD213PD pool<>+8576(SB), Y5, Y8
+	VMULPD      Y4, Y4, Y9
+	VFMADD213PD Y4, Y9, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y2, Y2
+	VPADDQ       pool<>+2432(SB), Y2, Y2
+	VMULPD       Y2, Y7, Y4
+	VPSLLQ       $0x34, Y6, Y6
+	VPADDQ       pool<>+2432(SB), Y6, Y6
+	VMULPD       Y6, Y8, Y5
+	VADDPD       Y4, Y3, Y2
+	VADDPD       Y5, Y2, Y2
+	VBROADCASTSD 192(SP), Y3
+	VMOVUPD      192(DI), Y4
+	VSUBPD       Y3, Y4, Y4
+	VMOVUPD      224(DI), Y5
+	VSUBPD       Y3, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD 256(DI), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 288(DI), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VADDPD  Y5, Y4, Y4
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD 320(DI), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 352(DI), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y5, Y3
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y6, Y7
+	VSUBPD      pool<>+7040(SB), Y3, Y8
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y8, Y5
+	VFMADD231PD pool<>+7424(SB), Y8, Y5
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y9, Y6
+	VFMADD231PD pool<>+7424(SB), Y9, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y5, Y8
+	VFMADD213PD pool<>+7680(SB), Y6, Y9
+	VFMADD213PD pool<>+7808(SB), Y5, Y8
+	VFMADD213PD pool<>+7808(SB), Y6, Y9
+	VFMADD213PD pool<>+7936(SB), Y5, Y8
+	VFMADD213PD pool<>+7936(SB), Y6, Y9
+	VFMADD213PD pool<>+8064(SB), Y5, Y8
+	VFMADD213PD pool<>+8064(SB), Y6, Y9
+	VFMADD213PD pool<>+8192(SB), Y5, Y8
+	VFMADD213PD pool<>+8192(SB), Y6, Y9
+	VFMADD213PD pool<>+8320(SB), Y5, Y8
+	VFMADD213PD pool<>+8320(SB), Y6, Y9
+	VFMADD213PD pool<>+8448(SB), Y5, Y8
+	VFMADD213PD pool<>+8448(SB), Y6, Y9
+	VFMADD213PD pool<>+8576(SB), Y5, Y8
+	VFMADD213PD pool<>+8576(SB), Y6, Y9
+	VMULPD      Y5, Y5, Y10
+	VFMADD213PD Y5, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y3, Y3
+	VPADDQ       pool<>+2432(SB), Y3, Y3
+	VMULPD       Y3, Y8, Y5
+	VPSLLQ       $0x34, Y7, Y7
+	VPADDQ       pool<>+2432(SB), Y7, Y7
+	VMULPD       Y7, Y9, Y6
+	VADDPD       Y5, Y4, Y3
+	VADDPD       Y6, Y3, Y3
+	VBROADCASTSD 200(SP), Y4
+	VMOVUPD      384(DI), Y5
+	VSUBPD       Y4, Y5, Y5
+	VMOVUPD      416(DI), Y6
+	VSUBPD       Y4, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VADDPD  Y6, Y5, Y5
+	VMOVUPD 448(DI), Y6
+	VSUBPD  Y4, Y6, Y6
+	VMOVUPD 480(DI), Y7
+	VSUBPD  Y4, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VADDPD  Y6, Y5, Y5
+	VADDPD  Y7, Y5, Y5
+	VMOVUPD 512(DI), Y6
+	VSUBPD  Y4, Y6, Y6
+	VMOVUPD 544(DI), Y7
+	VSUBPD  Y4, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y6, Y4
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y7, Y8
+	VSUBPD      pool<>+7040(SB), Y4, Y9
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y9, Y6
+	VFMADD231PD pool<>+7424(SB), Y9, Y6
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y10, Y7
+	VFMADD231PD pool<>+7424(SB), Y10, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y6, Y9
+	VFMADD213PD pool<>+7680(SB), Y7, Y10
+	VFMADD213PD pool<>+7808(SB), Y6, Y9
+	VFMADD213PD pool<>+7808(SB), Y7, Y10
+	VFMADD213PD pool<>+7936(SB), Y6, Y9
+	VFMADD213PD pool<>+7936(SB), Y7, Y10
+	VFMADD213PD pool<>+8064(SB), Y6, Y9
+	VFMADD213PD pool<>+8064(SB), Y7, Y10
+	VFMADD213PD pool<>+8192(SB), Y6, Y9
+	VFMADD213PD pool<>+8192(SB), Y7, Y10
+	VFMADD213PD pool<>+8320(SB), Y6, Y9
+	VFMADD213PD pool<>+8320(SB), Y7, Y10
+	VFMADD213PD pool<>+8448(SB), Y6, Y9
+	VFMADD213PD pool<>+8448(SB), Y7, Y10
+	VFMADD213PD pool<>+8576(SB), Y6, Y9
+	VFMADD213PD pool<>+8576(SB), Y7, Y10
+	VMULPD      Y6, Y6, Y11
+	VFMADD213PD Y6, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y4, Y4
+	VPADDQ       pool<>+2432(SB), Y4, Y4
+	VMULPD       Y4, Y9, Y6
+	VPSLLQ       $0x34, Y8, Y8
+	VPADDQ       pool<>+2432(SB), Y8, Y8
+	VMULPD       Y8, Y10, Y7
+	VADDPD       Y6, Y5, Y4
+	VADDPD       Y7, Y4, Y4
+	VBROADCASTSD 208(SP), Y5
+	VMOVUPD      576(DI), Y6
+	VSUBPD       Y5, Y6, Y6
+	VMOVUPD      608(DI), Y7
+	VSUBPD       Y5, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VADDPD  Y7, Y6, Y6
+	VMOVUPD 640(DI), Y7
+	VSUBPD  Y5, Y7, Y7
+	VMOVUPD 672(DI), Y8
+	VSUBPD  Y5, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VMAXPD      Y8, Y1, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VMULPD      Y7, Y7, Y13
+	VFMADD213PD Y7, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VADDPD  Y7, Y6, Y6
+	VADDPD  Y8, Y6, Y6
+	VMOVUPD 704(DI), Y7
+	VSUBPD  Y5, Y7, Y7
+	VMOVUPD 736(DI), Y8
+	VSUBPD  Y5, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y7, Y5
+	VMAXPD      Y8, Y1, Y8
+	VMOVUPD     pool<>+7040(SB), Y1
+	VFMADD231PD pool<>+7168(SB), Y8, Y1
+	VSUBPD      pool<>+7040(SB), Y5, Y9
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y9, Y7
+	VFMADD231PD pool<>+7424(SB), Y9, Y7
+	VSUBPD      pool<>+7040(SB), Y1, Y10
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y10, Y8
+	VFMADD231PD pool<>+7424(SB), Y10, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y9
+	VFMADD213PD pool<>+7680(SB), Y8, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y9
+	VFMADD213PD pool<>+7808(SB), Y8, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y9
+	VFMADD213PD pool<>+7936(SB), Y8, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y9
+	VFMADD213PD pool<>+8064(SB), Y8, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y9
+	VFMADD213PD pool<>+8192(SB), Y8, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y9
+	VFMADD213PD pool<>+8320(SB), Y8, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y9
+	VFMADD213PD pool<>+8448(SB), Y8, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y9
+	VFMADD213PD pool<>+8576(SB), Y8, Y10
+	VMULPD      Y7, Y7, Y11
+	VFMADD213PD Y7, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y5, Y5
+	VPADDQ pool<>+2432(SB), Y5, Y5
+	VMULPD Y5, Y9, Y7
+	VPSLLQ $0x34, Y1, Y1
+	VPADDQ pool<>+2432(SB), Y1, Y1
+	VMULPD Y1, Y10, Y8
+	VADDPD Y7, Y6, Y1
+	VADDPD Y8, Y1, Y1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y4, Y2, Y5
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VADDPD     Y5, Y2, Y2
+	VPERM2F128 $0x20, Y1, Y3, Y4
+	VPERM2F128 $0x31, Y1, Y3, Y1
+	VADDPD     Y4, Y1, Y1
+	VUNPCKLPD  Y1, Y2, Y3
+	VUNPCKHPD  Y1, Y2, Y1
+	VADDPD     Y3, Y1, Y1
+	VMOVUPD    120(SP), Y2
+	VMOVUPD    152(SP), Y3
+	CMPQ       408(SP), $0x00
+	JE         l_r6gnopend
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y4
+	VMOVUPD 280(SP), Y5
+	VMOVUPD 344(SP), Y6
+	VADDPD  Y5, Y4, Y7
+	VMOVAPD Y7, Y7
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y7, Y8
+	VPCMPGTQ pool<>+1920(SB), Y8, Y9
+	VPADDQ   pool<>+2048(SB), Y9, Y10
+	VPSLLQ   $0x34, Y10, Y10
+	VORPD    Y10, Y8, Y8
+	VPSRLQ   $0x34, Y7, Y10
+	VPSUBQ   Y9, Y10, Y10
+	VORPD    pool<>+2176(SB), Y10, Y10
+	VSUBPD   pool<>+2304(SB), Y10, Y10
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y8, Y9
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VDIVPD      Y8, Y9, Y9
+	VMULPD      Y9, Y9, Y8
+	VMOVUPD     pool<>+8704(SB), Y11
+	VFMADD213PD pool<>+8832(SB), Y8, Y11
+	VFMADD213PD pool<>+8960(SB), Y8, Y11
+	VFMADD213PD pool<>+9088(SB), Y8, Y11
+	VFMADD213PD pool<>+9216(SB), Y8, Y11
+	VFMADD213PD pool<>+2560(SB), Y8, Y11
+	VFMADD213PD pool<>+2688(SB), Y8, Y11
+	VFMADD213PD pool<>+2816(SB), Y8, Y11
+	VFMADD213PD pool<>+2944(SB), Y8, Y11
+	VFMADD213PD pool<>+3072(SB), Y8, Y11
+	VMULPD      Y9, Y11, Y11
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y10, Y11
+	VFMADD231PD pool<>+3328(SB), Y10, Y11
+	VXORPD      Y9, Y9, Y9
+	VFMADD231PD Y9, Y7, Y11
+	VMOVAPD     Y11, Y7
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y4, Y4, Y8
+	VADDPD      Y5, Y8, Y8
+	VDIVPD      Y8, Y5, Y8
+	VMULPD      Y8, Y8, Y9
+	VMOVUPD     pool<>+6016(SB), Y10
+	VFMADD213PD pool<>+6144(SB), Y9, Y10
+	VFMADD213PD pool<>+6272(SB), Y9, Y10
+	VFMADD213PD pool<>+6400(SB), Y9, Y10
+	VFMADD213PD pool<>+6528(SB), Y9, Y10
+	VFMADD213PD pool<>+4096(SB), Y9, Y10
+	VFMADD213PD pool<>+4224(SB), Y9, Y10
+	VFMADD213PD pool<>+4352(SB), Y9, Y10
+	VFMADD213PD pool<>+4480(SB), Y9, Y10
+	VMULPD      Y9, Y10, Y10
+	VADDPD      Y8, Y8, Y8
+	VFMADD213PD Y8, Y8, Y10
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y6, Y7, Y6
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y7
+	VMULPD    pool<>+4736(SB), Y4, Y8
+	VCMPPD    $0x12, Y4, Y7, Y4
+	VCMPPD    $0x12, Y8, Y5, Y5
+	VANDPD    Y5, Y4, Y4
+	VBLENDVPD Y4, Y10, Y6, Y6
+	VMOVUPD   Y6, -32(AX)
+
+l_r6gnopend:
+	// This group's losses pending.
+	VMOVUPD Y2, 216(SP)
+	VMOVUPD Y1, 280(SP)
+	VMOVUPD Y3, 344(SP)
+	MOVQ    $0x00000001, 408(SP)
+	LEAQ    (CX)(R8*4), CX
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000010, DX
+	SUBQ    $0x04, BX
+	JMP     l_r6groups
+
+l_r6bail:
+	MOVQ $0x00000004, 112(SP)
+	JMP  l_r6flush
+
+l_r6rest:
+	MOVQ BX, 112(SP)
+
+l_r6flush:
+	CMPQ 408(SP), $0x00
+	JE   l_r6solo
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y1
+	VMOVUPD 280(SP), Y2
+	VMOVUPD 344(SP), Y3
+	VADDPD  Y2, Y1, Y4
+	VMOVAPD Y4, Y4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y4, Y5
+	VPCMPGTQ pool<>+1920(SB), Y5, Y6
+	VPADDQ   pool<>+2048(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+2176(SB), Y7, Y7
+	VSUBPD   pool<>+2304(SB), Y7, Y7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y5, Y6
+	VADDPD      pool<>+2432(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+8704(SB), Y8
+	VFMADD213PD pool<>+8832(SB), Y5, Y8
+	VFMADD213PD pool<>+8960(SB), Y5, Y8
+	VFMADD213PD pool<>+9088(SB), Y5, Y8
+	VFMADD213PD pool<>+9216(SB), Y5, Y8
+	VFMADD213PD pool<>+2560(SB), Y5, Y8
+	VFMADD213PD pool<>+2688(SB), Y5, Y8
+	VFMADD213PD pool<>+2816(SB), Y5, Y8
+	VFMADD213PD pool<>+2944(SB), Y5, Y8
+	VFMADD213PD pool<>+3072(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
+	VFMADD231PD pool<>+3328(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y5
+	VADDPD      Y2, Y5, Y5
+	VDIVPD      Y5, Y2, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD213PD pool<>+6144(SB), Y6, Y7
+	VFMADD213PD pool<>+6272(SB), Y6, Y7
+	VFMADD213PD pool<>+6400(SB), Y6, Y7
+	VFMADD213PD pool<>+6528(SB), Y6, Y7
+	VFMADD213PD pool<>+4096(SB), Y6, Y7
+	VFMADD213PD pool<>+4224(SB), Y6, Y7
+	VFMADD213PD pool<>+4352(SB), Y6, Y7
+	VFMADD213PD pool<>+4480(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y3, Y4, Y3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y4
+	VMULPD    pool<>+4736(SB), Y1, Y5
+	VCMPPD    $0x12, Y1, Y4, Y1
+	VCMPPD    $0x12, Y5, Y2, Y2
+	VANDPD    Y2, Y1, Y1
+	VBLENDVPD Y1, Y7, Y3, Y3
+	VMOVUPD   Y3, -32(AX)
+	MOVQ      $0x00000000, 408(SP)
+
+l_r6solo:
+	CMPQ  112(SP), $0x00
+	JNE   l_r6one
+	TESTQ BX, BX
+	JE    done
+	JMP   l_r6groups
+
+l_r6one:
+	MOVLQSX (DX), DI
+	TESTQ   DI, DI
+	JS      l_r6oignored
+
+	// Load the rows, each target's lane (and the tail's) -Inf, to the
+	// scratch block; the others' max.
+	LEAQ         416(SP), DI
+	ADDQ         $0x3f, DI
+	ANDQ         $-64, DI
+	VPBROADCASTD (DX), Y1
+	VMOVUPD      (CX), Y2
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
+	VBLENDVPD    Y3, pool<>+6656(SB), Y2, Y2
+	VMOVUPD      Y2, (DI)
+	VMOVUPD      32(CX), Y3
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 32(DI)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      64(CX), Y3
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 64(DI)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      96(CX), Y3
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 96(DI)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      128(CX), Y3
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 128(DI)
+	VMAXPD       Y3, Y2, Y2
+	VMASKMOVPD   160(CX), Y0, Y3
+	VMOVUPD      pool<>+6656(SB), Y4
+	VBLENDVPD    Y0, Y3, Y4, Y3
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y1, Y1
+	VBLENDVPD    Y1, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 160(DI)
+	VMAXPD       Y3, Y2, Y1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y3
+	VMAXPD     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VMAXPD     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y3, Y2
+	VUNPCKHPD  Y1, Y3, Y1
+	VMAXPD     Y2, Y1, Y1
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (DX), DI
+	VBROADCASTSD (CX)(DI*8), Y2
+	VMAXPD       Y2, Y1, Y3
+
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
+	VSUBPD  Y3, Y1, Y1
+	VMOVUPD pool<>+9344(SB), Y4
+	VCMPPD  $0x16, Y1, Y4, Y1
+	VPTEST  Y1, Y1
+	JNE     l_r6ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y3, Y1
+	VPCMPEQQ pool<>+6784(SB), Y1, Y1
+	VPTEST   Y1, Y1
+	JNE      l_r6ospecial
+	VMOVUPD  pool<>+9472(SB), Y1
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.
+	VSUBPD  Y3, Y2, Y2
+	VMOVUPD Y2, 152(SP)
+	VMOVUPD Y3, 184(SP)
+	VMOVAPD Y2, Y2
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y2, Y1, Y2
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y2, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y4
+	VMOVUPD     Y2, Y2
+	VFMADD231PD pool<>+7296(SB), Y4, Y2
+	VFMADD231PD pool<>+7424(SB), Y4, Y2
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y4
+	VFMADD213PD pool<>+7680(SB), Y2, Y4
+	VFMADD213PD pool<>+7808(SB), Y2, Y4
+	VFMADD213PD pool<>+7936(SB), Y2, Y4
+	VFMADD213PD pool<>+8064(SB), Y2, Y4
+	VFMADD213PD pool<>+8192(SB), Y2, Y4
+	VFMADD213PD pool<>+8320(SB), Y2, Y4
+	VFMADD213PD pool<>+8448(SB), Y2, Y4
+	VFMADD213PD pool<>+8576(SB), Y2, Y4
+	VMULPD      Y2, Y2, Y5
+	VFMADD213PD Y2, Y5, Y4
+	VADDPD      pool<>+2432(SB), Y4, Y4
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y3, Y3
+	VPADDQ  pool<>+2432(SB), Y3, Y3
+	VMULPD  Y3, Y4, Y2
+	VMOVUPD Y2, 120(SP)
+	LEAQ    416(SP), DI
+	ADDQ    $0x3f, DI
+	ANDQ    $-64, DI
+
+	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
+	VBROADCASTSD 184(SP), Y2
+	VMOVUPD      (DI), Y3
+	VSUBPD       Y2, Y3, Y3
+	VMOVUPD      32(DI), Y4
+	VSUBPD       Y2, Y4, Y4
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y1, Y3
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y3, Y5
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VSUBPD      pool<>+7040(SB), Y5, Y7
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y7, Y3
+	VFMADD231PD pool<>+7424(SB), Y7, Y3
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VMOVUPD     pool<>+7552(SB), Y8
+	VFMADD213PD pool<>+7680(SB), Y3, Y7
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y3, Y7
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y3, Y7
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y3, Y7
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y3, Y7
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y3, Y7
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y3, Y7
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y3, Y7
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VMULPD      Y3, Y3, Y9
+	VFMADD213PD Y3, Y9, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+	VMULPD      Y4, Y4, Y3
+	VFMADD213PD Y4, Y3, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y5, Y5
+	VPADDQ  pool<>+2432(SB), Y5, Y5
+	VMULPD  Y5, Y7, Y3
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VADDPD  Y4, Y3, Y3
+	VMOVUPD 64(DI), Y4
+	VSUBPD  Y2, Y4, Y4
+	VMOVUPD 96(DI), Y5
+	VSUBPD  Y2, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VADDPD  Y4, Y3, Y3
+	VADDPD  Y5, Y3, Y3
+	VMOVUPD 128(DI), Y4
+	VSUBPD  Y2, Y4, Y4
+	VMOVUPD 160(DI), Y5
+	VSUBPD  Y2, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y4, Y2
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y1
+	VFMADD231PD pool<>+7168(SB), Y5, Y1
+	VSUBPD      pool<>+7040(SB), Y2, Y6
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y6, Y4
+	VFMADD231PD pool<>+7424(SB), Y6, Y4
+	VSUBPD      pool<>+7040(SB), Y1, Y7
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y7, Y5
+	VFMADD231PD pool<>+7424(SB), Y7, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y6
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y4, Y6
+	VFMADD213PD pool<>+7680(SB), Y5, Y7
+	VFMADD213PD pool<>+7808(SB), Y4, Y6
+	VFMADD213PD pool<>+7808(SB), Y5, Y7
+	VFMADD213PD pool<>+7936(SB), Y4, Y6
+	VFMADD213PD pool<>+7936(SB), Y5, Y7
+	VFMADD213PD pool<>+8064(SB), Y4, Y6
+	VFMADD213PD pool<>+8064(SB), Y5, Y7
+	VFMADD213PD pool<>+8192(SB), Y4, Y6
+	VFMADD213PD pool<>+8192(SB), Y5, Y7
+	VFMADD213PD pool<>+8320(SB), Y4, Y6
+	VFMADD213PD pool<>+8320(SB), Y5, Y7
+	VFMADD213PD pool<>+8448(SB), Y4, Y6
+	VFMADD213PD pool<>+8448(SB), Y5, Y7
+	VFMADD213PD pool<>+8576(SB), Y4, Y6
+	VFMADD213PD pool<>+8576(SB), Y5, Y7
+	VMULPD      Y4, Y4, Y8
+	VFMADD213PD Y4, Y8, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y2, Y2
+	VPADDQ pool<>+2432(SB), Y2, Y2
+	VMULPD Y2, Y6, Y4
+	VPSLLQ $0x34, Y1, Y1
+	VPADDQ pool<>+2432(SB), Y1, Y1
+	VMULPD Y1, Y7, Y5
+	VADDPD Y4, Y3, Y1
+	VADDPD Y5, Y1, Y1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y3
+	VADDPD     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VADDPD     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y3, Y2
+	VUNPCKHPD  Y1, Y3, Y1
+	VADDPD     Y2, Y1, Y1
+	VMOVUPD    120(SP), Y2
+	VADDPD     Y1, Y2, Y3
+	VMOVAPD    Y3, Y3
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y3, Y4
+	VPCMPGTQ pool<>+1920(SB), Y4, Y5
+	VPADDQ   pool<>+2048(SB), Y5, Y6
+	VPSLLQ   $0x34, Y6, Y6
+	VORPD    Y6, Y4, Y4
+	VPSRLQ   $0x34, Y3, Y6
+	VPSUBQ   Y5, Y6, Y6
+	VORPD    pool<>+2176(SB), Y6, Y6
+	VSUBPD   pool<>+2304(SB), Y6, Y6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y4, Y5
+	VADDPD      pool<>+2432(SB), Y4, Y4
+	VDIVPD      Y4, Y5, Y5
+	VMULPD      Y5, Y5, Y4
+	VMOVUPD     pool<>+8704(SB), Y7
+	VFMADD213PD pool<>+8832(SB), Y4, Y7
+	VFMADD213PD pool<>+8960(SB), Y4, Y7
+	VFMADD213PD pool<>+9088(SB), Y4, Y7
+	VFMADD213PD pool<>+9216(SB), Y4, Y7
+	VFMADD213PD pool<>+2560(SB), Y4, Y7
+	VFMADD213PD pool<>+2688(SB), Y4, Y7
+	VFMADD213PD pool<>+2816(SB), Y4, Y7
+	VFMADD213PD pool<>+2944(SB), Y4, Y7
+	VFMADD213PD pool<>+3072(SB), Y4, Y7
+	VMULPD      Y5, Y7, Y7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y6, Y7
+	VFMADD231PD pool<>+3328(SB), Y6, Y7
+	VXORPD      Y5, Y5, Y5
+	VFMADD231PD Y5, Y3, Y7
+	VMOVAPD     Y7, Y3
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y2, Y2, Y4
+	VADDPD      Y1, Y4, Y4
+	VDIVPD      Y4, Y1, Y4
+	VMULPD      Y4, Y4, Y5
+	VMOVUPD     pool<>+6016(SB), Y6
+	VFMADD213PD pool<>+6144(SB), Y5, Y6
+	VFMADD213PD pool<>+6272(SB), Y5, Y6
+	VFMADD213PD pool<>+6400(SB), Y5, Y6
+	VFMADD213PD pool<>+6528(SB), Y5, Y6
+	VFMADD213PD pool<>+4096(SB), Y5, Y6
+	VFMADD213PD pool<>+4224(SB), Y5, Y6
+	VFMADD213PD pool<>+4352(SB), Y5, Y6
+	VFMADD213PD pool<>+4480(SB), Y5, Y6
+	VMULPD      Y5, Y6, Y6
+	VADDPD      Y4, Y4, Y4
+	VFMADD213PD Y4, Y4, Y6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VMOVUPD 152(SP), Y4
+	VSUBPD  Y4, Y3, Y3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y4
+	VMULPD    pool<>+4736(SB), Y2, Y5
+	VCMPPD    $0x12, Y2, Y4, Y2
+	VCMPPD    $0x12, Y5, Y1, Y1
+	VANDPD    Y1, Y2, Y2
+	VBLENDVPD Y2, Y6, Y3, Y3
+	VMOVSD    X3, (AX)
+
+l_r6onext:
+	LEAQ (CX)(SI*8), CX
+	ADDQ $0x00000008, AX
+	ADDQ $0x00000004, DX
+	DECQ BX
+	DECQ 112(SP)
+	JMP  l_r6solo
+
+l_r6oignored:
+	MOVQ $0x00000000, (AX)
+	JMP  l_r6onext
+
+l_r6ospecial:
+	VMOVSD pool<>+5120(SB), X1
+	VMOVSD X1, (AX)
+	JMP    l_r6onext
+
+l_r6skip:
+	// Longer rows are not this function's (see rowsPart.cols).
+done:
+	VZEROUPPER
+	RET
+
+// func crossEntropyGradScratch7F64AVX2(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
+// Requires: AVX, AVX2, FMA3
+TEXT ·crossEntropyGradScratch7F64AVX2(SB), $1872-112
+	MOVQ loss_base+0(FP), AX
+	MOVQ ds_base+24(FP), CX
+	MOVQ logits_base+48(FP), DX
+	MOVQ labels_base+72(FP), BX
+	MOVQ labels_len+80(FP), SI
+	MOVQ cols+96(FP), DI
+
+	// The row-tail mask depends only on cols.
+	MOVQ    DI, R8
+	ANDQ    $0x00000003, R8
+	SHLQ    $0x03, R8
+	NEGQ    R8
+	LEAQ    masktab<>+0(SB), R9
+	VMOVDQU 32(R9)(R8*1), Y0
+
+	// The next row's data, prefetched by the exp pass (see prefetchRowBytes).
+	MOVQ DI, R8
+	SHLQ $0x03, R8
+	CMPQ R8, $0x00040000
+	JBE  pfnext
+	XORQ R8, R8
+
+pfnext:
+	// Rows of 7 float64 vectors, the last masked: resident.
+	CMPQ    DI, $0x0000001c
+	JA      d_r7skip
+	MOVQ    DI, R8
+	SUBQ    $0x00000018, R8
+	SHLQ    $0x03, R8
+	NEGQ    R8
+	LEAQ    masktab<>+0(SB), R9
+	VMOVDQU 32(R9)(R8*1), Y1
+	MOVQ    DI, R9
+	SHLQ    $0x03, R9
+	LEAQ    (R9)(R9*2), R10
+	MOVQ    $0x00000000, 408(SP)
+
+d_r7groups:
+	CMPQ  SI, $0x04
+	JL    d_r7rest
+	MOVL  (BX), R8
+	ORL   4(BX), R8
+	ORL   8(BX), R8
+	ORL   12(BX), R8
+	TESTL R8, R8
+	JS    d_r7bail
+	LEAQ  (DX)(R10*1), R8
+
+	// Load the rows, each target's lane (and the tail's) -Inf, to the
+	// scratch block; the others' max.
+	LEAQ         416(SP), R11
+	ADDQ         $0x3f, R11
+	ANDQ         $-64, R11
+	VPBROADCASTD (BX), Y2
+	VMOVUPD      (DX), Y3
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, (R11)
+	VMOVUPD      32(DX), Y4
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 32(R11)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      64(DX), Y4
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 64(R11)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      96(DX), Y4
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 96(R11)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      128(DX), Y4
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 128(R11)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      160(DX), Y4
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 160(R11)
+	VMAXPD       Y4, Y3, Y3
+	VMASKMOVPD   192(DX), Y1, Y4
+	VMOVUPD      pool<>+6656(SB), Y5
+	VBLENDVPD    Y1, Y4, Y5, Y4
+	VPCMPEQQ     xres64y_cols6<>+0(SB), Y2, Y2
+	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 192(R11)
+	VMAXPD       Y4, Y3, Y2
+	VPBROADCASTD 4(BX), Y3
+	VMOVUPD      (DX)(R9*1), Y4
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y3, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 224(R11)
+	VMOVUPD      32(DX)(R9*1), Y5
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 256(R11)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      64(DX)(R9*1), Y5
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 288(R11)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      96(DX)(R9*1), Y5
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 320(R11)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      128(DX)(R9*1), Y5
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 352(R11)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      160(DX)(R9*1), Y5
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 384(R11)
+	VMAXPD       Y5, Y4, Y4
+	VMASKMOVPD   192(DX)(R9*1), Y1, Y5
+	VMOVUPD      pool<>+6656(SB), Y6
+	VBLENDVPD    Y1, Y5, Y6, Y5
+	VPCMPEQQ     xres64y_cols6<>+0(SB), Y3, Y3
+	VBLENDVPD    Y3, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 416(R11)
+	VMAXPD       Y5, Y4, Y3
+	VPBROADCASTD 8(BX), Y4
+	VMOVUPD      (DX)(R9*2), Y5
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y4, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 448(R11)
+	VMOVUPD      32(DX)(R9*2), Y6
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 480(R11)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      64(DX)(R9*2), Y6
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 512(R11)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      96(DX)(R9*2), Y6
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 544(R11)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      128(DX)(R9*2), Y6
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 576(R11)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      160(DX)(R9*2), Y6
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 608(R11)
+	VMAXPD       Y6, Y5, Y5
+	VMASKMOVPD   192(DX)(R9*2), Y1, Y6
+	VMOVUPD      pool<>+6656(SB), Y7
+	VBLENDVPD    Y1, Y6, Y7, Y6
+	VPCMPEQQ     xres64y_cols6<>+0(SB), Y4, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 640(R11)
+	VMAXPD       Y6, Y5, Y4
+	VPBROADCASTD 12(BX), Y5
+	VMOVUPD      (R8), Y6
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y5, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 672(R11)
+	VMOVUPD      32(R8), Y7
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y5, Y8
+	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 704(R11)
+	VMAXPD       Y7, Y6, Y6
+	VMOVUPD      64(R8), Y7
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y5, Y8
+	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 736(R11)
+	VMAXPD       Y7, Y6, Y6
+	VMOVUPD      96(R8), Y7
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y5, Y8
+	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 768(R11)
+	VMAXPD       Y7, Y6, Y6
+	VMOVUPD      128(R8), Y7
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y5, Y8
+	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 800(R11)
+	VMAXPD       Y7, Y6, Y6
+	VMOVUPD      160(R8), Y7
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y5, Y8
+	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 832(R11)
+	VMAXPD       Y7, Y6, Y6
+	VMASKMOVPD   192(R8), Y1, Y7
+	VMOVUPD      pool<>+6656(SB), Y8
+	VBLENDVPD    Y1, Y7, Y8, Y7
+	VPCMPEQQ     xres64y_cols6<>+0(SB), Y5, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 864(R11)
+	VMAXPD       Y7, Y6, Y5
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y4, Y2, Y6
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VMAXPD     Y6, Y2, Y2
+	VPERM2F128 $0x20, Y5, Y3, Y4
+	VPERM2F128 $0x31, Y5, Y3, Y3
+	VMAXPD     Y4, Y3, Y3
+	VUNPCKLPD  Y3, Y2, Y4
+	VUNPCKHPD  Y3, Y2, Y2
+	VMAXPD     Y4, Y2, Y2
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*8), R11
+	VBROADCASTSD (R11), Y3
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*1), Y4
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*2), Y5
+	MOVLQSX      12(BX), R11
+	LEAQ         (R8)(R11*8), R11
+	VBROADCASTSD (R11), Y6
+	VBLENDPD     $0x0a, Y4, Y3, Y3
+	VBLENDPD     $0x0a, Y6, Y5, Y5
+	VBLENDPD     $0x0c, Y5, Y3, Y3
+	VMAXPD       Y3, Y2, Y4
+
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
+	VSUBPD  Y4, Y2, Y2
+	VMOVUPD pool<>+9344(SB), Y5
+	VCMPPD  $0x16, Y2, Y5, Y2
+	VPTEST  Y2, Y2
+	JNE     d_r7bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y4, Y2
+	VPCMPEQQ pool<>+6784(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      d_r7bail
+	VMOVUPD  pool<>+9472(SB), Y2
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.
+	VSUBPD  Y4, Y3, Y3
+	VMOVUPD Y3, 152(SP)
+	VMOVUPD Y4, 184(SP)
+	VMOVAPD Y3, Y3
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y2, Y3
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y3, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y5
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y5, Y3
+	VFMADD231PD pool<>+7424(SB), Y5, Y3
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y5
+	VFMADD213PD pool<>+7680(SB), Y3, Y5
+	VFMADD213PD pool<>+7808(SB), Y3, Y5
+	VFMADD213PD pool<>+7936(SB), Y3, Y5
+	VFMADD213PD pool<>+8064(SB), Y3, Y5
+	VFMADD213PD pool<>+8192(SB), Y3, Y5
+	VFMADD213PD pool<>+8320(SB), Y3, Y5
+	VFMADD213PD pool<>+8448(SB), Y3, Y5
+	VFMADD213PD pool<>+8576(SB), Y3, Y5
+	VMULPD      Y3, Y3, Y6
+	VFMADD213PD Y3, Y6, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y4, Y4
+	VPADDQ  pool<>+2432(SB), Y4, Y4
+	VMULPD  Y4, Y5, Y3
+	VMOVUPD Y3, 120(SP)
+	LEAQ    416(SP), R8
+	ADDQ    $0x3f, R8
+	ANDQ    $-64, R8
+
+	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
+	VBROADCASTSD 184(SP), Y3
+	VMOVUPD      (R8), Y4
+	VSUBPD       Y3, Y4, Y4
+	VMOVUPD      32(R8), Y5
+	VSUBPD       Y3, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y2, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VMOVUPD Y4, (R8)
+	VMOVUPD Y5, 32(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD 64(R8), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 96(R8), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VMOVUPD Y5, 64(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD Y6, 96(R8)
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD 128(R8), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 160(R8), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VMOVUPD Y5, 128(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD Y6, 160(R8)
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD 192(R8), Y5
+	VSUBPD  Y3, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y5, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y6
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y6, Y5
+	VFMADD231PD pool<>+7424(SB), Y6, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y6
+	VFMADD213PD pool<>+7680(SB), Y5, Y6
+	VFMADD213PD pool<>+7808(SB), Y5, Y6
+	VFMADD213PD pool<>+7936(SB), Y5, Y6
+	VFMADD213PD pool<>+8064(SB), Y5, Y6
+	VFMADD213PD pool<>+8192(SB), Y5, Y6
+	VFMADD213PD pool<>+8320(SB), Y5, Y6
+	VFMADD213PD pool<>+8448(SB), Y5, Y6
+	VFMADD213PD pool<>+8576(SB), Y5, Y6
+	VMULPD      Y5, Y5, Y7
+	VFMADD213PD Y5, Y7, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y3, Y3
+	VPADDQ       pool<>+2432(SB), Y3, Y3
+	VMULPD       Y3, Y6, Y5
+	VMOVUPD      Y5, 192(R8)
+	VADDPD       Y5, Y4, Y3
+	VBROADCASTSD 192(SP), Y4
+	VMOVUPD      224(R8), Y5
+	VSUBPD       Y4, Y5, Y5
+	VMOVUPD      256(R8), Y6
+	VSUBPD       Y4, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VMOVUPD Y5, 224(R8)
+	VMOVUPD Y6, 256(R8)
+	VADDPD  Y6, Y5, Y5
+	VMOVUPD 288(R8), Y6
+	VSUBPD  Y4, Y6, Y6
+	VMOVUPD 320(R8), Y7
+	VSUBPD  Y4, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VMOVUPD Y6, 288(R8)
+	VADDPD  Y6, Y5, Y5
+	VMOVUPD Y7, 320(R8)
+	VADDPD  Y7, Y5, Y5
+	VMOVUPD 352(R8), Y6
+	VSUBPD  Y4, Y6, Y6
+	VMOVUPD 384(R8), Y7
+	VSUBPD  Y4, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VMOVUPD Y6, 352(R8)
+	VADDPD  Y6, Y5, Y5
+	VMOVUPD Y7, 384(R8)
+	VADDPD  Y7, Y5, Y5
+	VMOVUPD 416(R8), Y6
+	VSUBPD  Y4, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y6, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y7
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y7, Y6
+	VFMADD231PD pool<>+7424(SB), Y7, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y6, Y7
+	VFMADD213PD pool<>+7808(SB), Y6, Y7
+	VFMADD213PD pool<>+7936(SB), Y6, Y7
+	VFMADD213PD pool<>+8064(SB), Y6, Y7
+	VFMADD213PD pool<>+8192(SB), Y6, Y7
+	VFMADD213PD pool<>+8320(SB), Y6, Y7
+	VFMADD213PD pool<>+8448(SB), Y6, Y7
+	VFMADD213PD pool<>+8576(SB), Y6, Y7
+	VMULPD      Y6, Y6, Y8
+	VFMADD213PD Y6, Y8, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y4, Y4
+	VPADDQ       pool<>+2432(SB), Y4, Y4
+	VMULPD       Y4, Y7, Y6
+	VMOVUPD      Y6, 416(R8)
+	VADDPD       Y6, Y5, Y4
+	VBROADCASTSD 200(SP), Y5
+	VMOVUPD      448(R8), Y6
+	VSUBPD       Y5, Y6, Y6
+	VMOVUPD      480(R8), Y7
+	VSUBPD       Y5, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VMOVUPD Y6, 448(R8)
+	VMOVUPD Y7, 480(R8)
+	VADDPD  Y7, Y6, Y6
+	VMOVUPD 512(R8), Y7
+	VSUBPD  Y5, Y7, Y7
+	VMOVUPD 544(R8), Y8
+	VSUBPD  Y5, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VMULPD      Y7, Y7, Y13
+	VFMADD213PD Y7, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VMOVUPD Y7, 512(R8)
+	VADDPD  Y7, Y6, Y6
+	VMOVUPD Y8, 544(R8)
+	VADDPD  Y8, Y6, Y6
+	VMOVUPD 576(R8), Y7
+	VSUBPD  Y5, Y7, Y7
+	VMOVUPD 608(R8), Y8
+	VSUBPD  Y5, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VMULPD      Y7, Y7, Y13
+	VFMADD213PD Y7, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VMOVUPD Y7, 576(R8)
+	VADDPD  Y7, Y6, Y6
+	VMOVUPD Y8, 608(R8)
+	VADDPD  Y8, Y6, Y6
+	VMOVUPD 640(R8), Y7
+	VSUBPD  Y5, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y7, Y5
+	VSUBPD      pool<>+7040(SB), Y5, Y8
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y8, Y7
+	VFMADD231PD pool<>+7424(SB), Y8, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VFMADD213PD pool<>+7680(SB), Y7, Y8
+	VFMADD213PD pool<>+7808(SB), Y7, Y8
+	VFMADD213PD pool<>+7936(SB), Y7, Y8
+	VFMADD213PD pool<>+8064(SB), Y7, Y8
+	VFMADD213PD pool<>+8192(SB), Y7, Y8
+	VFMADD213PD pool<>+8320(SB), Y7, Y8
+	VFMADD213PD pool<>+8448(SB), Y7, Y8
+	VFMADD213PD pool<>+8576(SB), Y7, Y8
+	VMULPD      Y7, Y7, Y9
+	VFMADD213PD Y7, Y9, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y5, Y5
+	VPADDQ       pool<>+2432(SB), Y5, Y5
+	VMULPD       Y5, Y8, Y7
+	VMOVUPD      Y7, 640(R8)
+	VADDPD       Y7, Y6, Y5
+	VBROADCASTSD 208(SP), Y6
+	VMOVUPD      672(R8), Y7
+	VSUBPD       Y6, Y7, Y7
+	VMOVUPD      704(R8), Y8
+	VSUBPD       Y6, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VMULPD      Y7, Y7, Y13
+	VFMADD213PD Y7, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VMOVUPD Y7, 672(R8)
+	VMOVUPD Y8, 704(R8)
+	VADDPD  Y8, Y7, Y7
+	VMOVUPD 736(R8), Y8
+	VSUBPD  Y6, Y8, Y8
+	VMOVUPD 768(R8), Y9
+	VSUBPD  Y6, Y9, Y9
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VMAXPD      Y9, Y2, Y9
+	VMOVUPD     pool<>+7040(SB), Y11
+	VFMADD231PD pool<>+7168(SB), Y9, Y11
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+	VSUBPD      pool<>+7040(SB), Y11, Y13
+	VMOVUPD     Y9, Y9
+	VFMADD231PD pool<>+7296(SB), Y13, Y9
+	VFMADD231PD pool<>+7424(SB), Y13, Y9
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y12
+	VMOVUPD     pool<>+7552(SB), Y13
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7680(SB), Y9, Y13
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y9, Y13
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y9, Y13
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y9, Y13
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y9, Y13
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y9, Y13
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y9, Y13
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y9, Y13
+	VMULPD      Y8, Y8, Y14
+	VFMADD213PD Y8, Y14, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+	VMULPD      Y9, Y9, Y8
+	VFMADD213PD Y9, Y8, Y13
+	VADDPD      pool<>+2432(SB), Y13, Y13
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VPSLLQ  $0x34, Y11, Y11
+	VPADDQ  pool<>+2432(SB), Y11, Y11
+	VMULPD  Y11, Y13, Y9
+	VMOVUPD Y8, 736(R8)
+	VADDPD  Y8, Y7, Y7
+	VMOVUPD Y9, 768(R8)
+	VADDPD  Y9, Y7, Y7
+	VMOVUPD 800(R8), Y8
+	VSUBPD  Y6, Y8, Y8
+	VMOVUPD 832(R8), Y9
+	VSUBPD  Y6, Y9, Y9
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VMAXPD      Y9, Y2, Y9
+	VMOVUPD     pool<>+7040(SB), Y11
+	VFMADD231PD pool<>+7168(SB), Y9, Y11
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+	VSUBPD      pool<>+7040(SB), Y11, Y13
+	VMOVUPD     Y9, Y9
+	VFMADD231PD pool<>+7296(SB), Y13, Y9
+	VFMADD231PD pool<>+7424(SB), Y13, Y9
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y12
+	VMOVUPD     pool<>+7552(SB), Y13
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7680(SB), Y9, Y13
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y9, Y13
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y9, Y13
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y9, Y13
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y9, Y13
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y9, Y13
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y9, Y13
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y9, Y13
+	VMULPD      Y8, Y8, Y14
+	VFMADD213PD Y8, Y14, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+	VMULPD      Y9, Y9, Y8
+	VFMADD213PD Y9, Y8, Y13
+	VADDPD      pool<>+2432(SB), Y13, Y13
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VPSLLQ  $0x34, Y11, Y11
+	VPADDQ  pool<>+2432(SB), Y11, Y11
+	VMULPD  Y11, Y13, Y9
+	VMOVUPD Y8, 800(R8)
+	VADDPD  Y8, Y7, Y7
+	VMOVUPD Y9, 832(R8)
+	VADDPD  Y9, Y7, Y7
+	VMOVUPD 864(R8), Y8
+	VSUBPD  Y6, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y8, Y2
+	VSUBPD      pool<>+7040(SB), Y2, Y6
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y6, Y8
+	VFMADD231PD pool<>+7424(SB), Y6, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y6
+	VFMADD213PD pool<>+7680(SB), Y8, Y6
+	VFMADD213PD pool<>+7808(SB), Y8, Y6
+	VFMADD213PD pool<>+7936(SB), Y8, Y6
+	VFMADD213PD pool<>+8064(SB), Y8, Y6
+	VFMADD213PD pool<>+8192(SB), Y8, Y6
+	VFMADD213PD pool<>+8320(SB), Y8, Y6
+	VFMADD213PD pool<>+8448(SB), Y8, Y6
+	VFMADD213PD pool<>+8576(SB), Y8, Y6
+	VMULPD      Y8, Y8, Y9
+	VFMADD213PD Y8, Y9, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y2, Y2
+	VPADDQ  pool<>+2432(SB), Y2, Y2
+	VMULPD  Y2, Y6, Y8
+	VMOVUPD Y8, 864(R8)
+	VADDPD  Y8, Y7, Y2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y5, Y3, Y6
+	VPERM2F128 $0x31, Y5, Y3, Y3
+	VADDPD     Y6, Y3, Y3
+	VPERM2F128 $0x20, Y2, Y4, Y5
+	VPERM2F128 $0x31, Y2, Y4, Y2
+	VADDPD     Y5, Y2, Y2
+	VUNPCKLPD  Y2, Y3, Y4
+	VUNPCKHPD  Y2, Y3, Y2
+	VADDPD     Y4, Y2, Y2
+	VMOVUPD    120(SP), Y3
+	VADDPD     Y2, Y3, Y4
+
+	// ds's factors: g/Z, -g*(O/Z) at the target.
+	VMOVUPD      pool<>+2432(SB), Y5
+	VDIVPD       Y4, Y5, Y5
+	VBROADCASTSD gradScale+104(FP), Y4
+	VMULPD       Y5, Y4, Y6
+	VMULPD       Y5, Y2, Y5
+	VMULPD       Y4, Y5, Y5
+	VXORPD       pool<>+3968(SB), Y5, Y5
+	VMOVUPD      Y5, 48(SP)
+	LEAQ         416(SP), R11
+	ADDQ         $0x3f, R11
+	ANDQ         $-64, R11
+
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
+	LEAQ       (CX)(R10*1), R8
+	VPERMPD    $0x00, Y6, Y4
+	VMOVUPD    (R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, (CX)
+	VMOVUPD    32(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 32(CX)
+	VMOVUPD    64(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 64(CX)
+	VMOVUPD    96(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 96(CX)
+	VMOVUPD    128(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 128(CX)
+	VMOVUPD    160(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 160(CX)
+	VMOVUPD    192(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMASKMOVPD Y5, Y1, 192(CX)
+	VPERMPD    $0x55, Y6, Y4
+	VMOVUPD    224(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, (CX)(R9*1)
+	VMOVUPD    256(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 32(CX)(R9*1)
+	VMOVUPD    288(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 64(CX)(R9*1)
+	VMOVUPD    320(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 96(CX)(R9*1)
+	VMOVUPD    352(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 128(CX)(R9*1)
+	VMOVUPD    384(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 160(CX)(R9*1)
+	VMOVUPD    416(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMASKMOVPD Y5, Y1, 192(CX)(R9*1)
+	VPERMPD    $0xaa, Y6, Y4
+	VMOVUPD    448(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, (CX)(R9*2)
+	VMOVUPD    480(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 32(CX)(R9*2)
+	VMOVUPD    512(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 64(CX)(R9*2)
+	VMOVUPD    544(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 96(CX)(R9*2)
+	VMOVUPD    576(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 128(CX)(R9*2)
+	VMOVUPD    608(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 160(CX)(R9*2)
+	VMOVUPD    640(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMASKMOVPD Y5, Y1, 192(CX)(R9*2)
+	VPERMPD    $0xff, Y6, Y4
+	VMOVUPD    672(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, (R8)
+	VMOVUPD    704(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 32(R8)
+	VMOVUPD    736(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 64(R8)
+	VMOVUPD    768(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 96(R8)
+	VMOVUPD    800(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 128(R8)
+	VMOVUPD    832(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 160(R8)
+	VMOVUPD    864(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMASKMOVPD Y5, Y1, 192(R8)
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (CX), R11
+	MOVLQSX (BX), R12
+	MOVQ    48(SP), R13
+	MOVQ    R13, (R11)(R12*8)
+	LEAQ    (CX)(R9*1), R11
+	MOVLQSX 4(BX), R12
+	MOVQ    56(SP), R13
+	MOVQ    R13, (R11)(R12*8)
+	LEAQ    (CX)(R9*2), R11
+	MOVLQSX 8(BX), R12
+	MOVQ    64(SP), R13
+	MOVQ    R13, (R11)(R12*8)
+	LEAQ    (R8), R8
+	MOVLQSX 12(BX), R11
+	MOVQ    72(SP), R12
+	MOVQ    R12, (R8)(R11*8)
+	VMOVUPD 152(SP), Y4
+	CMPQ    408(SP), $0x00
+	JE      d_r7gnopend
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y5
+	VMOVUPD 280(SP), Y6
+	VMOVUPD 344(SP), Y7
+	VADDPD  Y6, Y5, Y8
+	VMOVAPD Y8, Y8
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y8, Y9
+	VPCMPGTQ pool<>+1920(SB), Y9, Y10
+	VPADDQ   pool<>+2048(SB), Y10, Y11
+	VPSLLQ   $0x34, Y11, Y11
+	VORPD    Y11, Y9, Y9
+	VPSRLQ   $0x34, Y8, Y11
+	VPSUBQ   Y10, Y11, Y11
+	VORPD    pool<>+2176(SB), Y11, Y11
+	VSUBPD   pool<>+2304(SB), Y11, Y11
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y9, Y10
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VDIVPD      Y9, Y10, Y10
+	VMULPD      Y10, Y10, Y9
+	VMOVUPD     pool<>+8704(SB), Y12
+	VFMADD213PD pool<>+8832(SB), Y9, Y12
+	VFMADD213PD pool<>+8960(SB), Y9, Y12
+	VFMADD213PD pool<>+9088(SB), Y9, Y12
+	VFMADD213PD pool<>+9216(SB), Y9, Y12
+	VFMADD213PD pool<>+2560(SB), Y9, Y12
+	VFMADD213PD pool<>+2688(SB), Y9, Y12
+	VFMADD213PD pool<>+2816(SB), Y9, Y12
+	VFMADD213PD pool<>+2944(SB), Y9, Y12
+	VFMADD213PD pool<>+3072(SB), Y9, Y12
+	VMULPD      Y10, Y12, Y12
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y11, Y12
+	VFMADD231PD pool<>+3328(SB), Y11, Y12
+	VXORPD      Y10, Y10, Y10
+	VFMADD231PD Y10, Y8, Y12
+	VMOVAPD     Y12, Y8
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y5, Y5, Y9
+	VADDPD      Y6, Y9, Y9
+	VDIVPD      Y9, Y6, Y9
+	VMULPD      Y9, Y9, Y10
+	VMOVUPD     pool<>+6016(SB), Y11
+	VFMADD213PD pool<>+6144(SB), Y10, Y11
+	VFMADD213PD pool<>+6272(SB), Y10, Y11
+	VFMADD213PD pool<>+6400(SB), Y10, Y11
+	VFMADD213PD pool<>+6528(SB), Y10, Y11
+	VFMADD213PD pool<>+4096(SB), Y10, Y11
+	VFMADD213PD pool<>+4224(SB), Y10, Y11
+	VFMADD213PD pool<>+4352(SB), Y10, Y11
+	VFMADD213PD pool<>+4480(SB), Y10, Y11
+	VMULPD      Y10, Y11, Y11
+	VADDPD      Y9, Y9, Y9
+	VFMADD213PD Y9, Y9, Y11
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y7, Y8, Y7
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y8
+	VMULPD    pool<>+4736(SB), Y5, Y9
+	VCMPPD    $0x12, Y5, Y8, Y5
+	VCMPPD    $0x12, Y9, Y6, Y6
+	VANDPD    Y6, Y5, Y5
+	VBLENDVPD Y5, Y11, Y7, Y7
+	VMOVUPD   Y7, -32(AX)
+
+d_r7gnopend:
+	// This group's losses pending.
+	VMOVUPD Y3, 216(SP)
+	VMOVUPD Y2, 280(SP)
+	VMOVUPD Y4, 344(SP)
+	MOVQ    $0x00000001, 408(SP)
+	LEAQ    (DX)(R9*4), DX
+	LEAQ    (CX)(R9*4), CX
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000010, BX
+	SUBQ    $0x04, SI
+	JMP     d_r7groups
+
+d_r7bail:
+	MOVQ $0x00000004, 112(SP)
+	JMP  d_r7flush
+
+d_r7rest:
+	MOVQ SI, 112(SP)
+
+d_r7flush:
+	CMPQ 408(SP), $0x00
+	JE   d_r7solo
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y2
+	VMOVUPD 280(SP), Y3
+	VMOVUPD 344(SP), Y4
+	VADDPD  Y3, Y2, Y5
+	VMOVAPD Y5, Y5
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y5, Y6
+	VPCMPGTQ pool<>+1920(SB), Y6, Y7
+	VPADDQ   pool<>+2048(SB), Y7, Y8
+	VPSLLQ   $0x34, Y8, Y8
+	VORPD    Y8, Y6, Y6
+	VPSRLQ   $0x34, Y5, Y8
+	VPSUBQ   Y7, Y8, Y8
+	VORPD    pool<>+2176(SB), Y8, Y8
+	VSUBPD   pool<>+2304(SB), Y8, Y8
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y6, Y7
+	VADDPD      pool<>+2432(SB), Y6, Y6
+	VDIVPD      Y6, Y7, Y7
+	VMULPD      Y7, Y7, Y6
+	VMOVUPD     pool<>+8704(SB), Y9
+	VFMADD213PD pool<>+8832(SB), Y6, Y9
+	VFMADD213PD pool<>+8960(SB), Y6, Y9
+	VFMADD213PD pool<>+9088(SB), Y6, Y9
+	VFMADD213PD pool<>+9216(SB), Y6, Y9
+	VFMADD213PD pool<>+2560(SB), Y6, Y9
+	VFMADD213PD pool<>+2688(SB), Y6, Y9
+	VFMADD213PD pool<>+2816(SB), Y6, Y9
+	VFMADD213PD pool<>+2944(SB), Y6, Y9
+	VFMADD213PD pool<>+3072(SB), Y6, Y9
+	VMULPD      Y7, Y9, Y9
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y8, Y9
+	VFMADD231PD pool<>+3328(SB), Y8, Y9
+	VXORPD      Y7, Y7, Y7
+	VFMADD231PD Y7, Y5, Y9
+	VMOVAPD     Y9, Y5
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y2, Y2, Y6
+	VADDPD      Y3, Y6, Y6
+	VDIVPD      Y6, Y3, Y6
+	VMULPD      Y6, Y6, Y7
+	VMOVUPD     pool<>+6016(SB), Y8
+	VFMADD213PD pool<>+6144(SB), Y7, Y8
+	VFMADD213PD pool<>+6272(SB), Y7, Y8
+	VFMADD213PD pool<>+6400(SB), Y7, Y8
+	VFMADD213PD pool<>+6528(SB), Y7, Y8
+	VFMADD213PD pool<>+4096(SB), Y7, Y8
+	VFMADD213PD pool<>+4224(SB), Y7, Y8
+	VFMADD213PD pool<>+4352(SB), Y7, Y8
+	VFMADD213PD pool<>+4480(SB), Y7, Y8
+	VMULPD      Y7, Y8, Y8
+	VADDPD      Y6, Y6, Y6
+	VFMADD213PD Y6, Y6, Y8
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y4, Y5, Y4
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y5
+	VMULPD    pool<>+4736(SB), Y2, Y6
+	VCMPPD    $0x12, Y2, Y5, Y2
+	VCMPPD    $0x12, Y6, Y3, Y3
+	VANDPD    Y3, Y2, Y2
+	VBLENDVPD Y2, Y8, Y4, Y4
+	VMOVUPD   Y4, -32(AX)
+	MOVQ      $0x00000000, 408(SP)
+
+d_r7solo:
+	CMPQ  112(SP), $0x00
+	JNE   d_r7one
+	TESTQ SI, SI
+	JE    done
+	JMP   d_r7groups
+
+d_r7one:
+	MOVLQSX (BX), R8
+	TESTQ   R8, R8
+	JS      d_r7oignored
+
+	// Load the rows, each target's lane (and the tail's) -Inf, to the
+	// scratch block; the others' max.
+	LEAQ         416(SP), R8
+	ADDQ         $0x3f, R8
+	ANDQ         $-64, R8
+	VPBROADCASTD (BX), Y2
+	VMOVUPD      (DX), Y3
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, (R8)
+	VMOVUPD      32(DX), Y4
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 32(R8)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      64(DX), Y4
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 64(R8)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      96(DX), Y4
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 96(R8)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      128(DX), Y4
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 128(R8)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      160(DX), Y4
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 160(R8)
+	VMAXPD       Y4, Y3, Y3
+	VMASKMOVPD   192(DX), Y1, Y4
+	VMOVUPD      pool<>+6656(SB), Y5
+	VBLENDVPD    Y1, Y4, Y5, Y4
+	VPCMPEQQ     xres64y_cols6<>+0(SB), Y2, Y2
+	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 192(R8)
+	VMAXPD       Y4, Y3, Y2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y4
+	VMAXPD     Y3, Y4, Y4
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VMAXPD     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y4, Y3
+	VUNPCKHPD  Y2, Y4, Y2
+	VMAXPD     Y3, Y2, Y2
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (BX), R8
+	VBROADCASTSD (DX)(R8*8), Y3
+	VMAXPD       Y3, Y2, Y4
+
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
+	VSUBPD  Y4, Y2, Y2
+	VMOVUPD pool<>+9344(SB), Y5
+	VCMPPD  $0x16, Y2, Y5, Y2
+	VPTEST  Y2, Y2
+	JNE     d_r7ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y4, Y2
+	VPCMPEQQ pool<>+6784(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      d_r7ospecial
+	VMOVUPD  pool<>+9472(SB), Y2
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.
+	VSUBPD  Y4, Y3, Y3
+	VMOVUPD Y3, 152(SP)
+	VMOVUPD Y4, 184(SP)
+	VMOVAPD Y3, Y3
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y2, Y3
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y3, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y5
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y5, Y3
+	VFMADD231PD pool<>+7424(SB), Y5, Y3
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y5
+	VFMADD213PD pool<>+7680(SB), Y3, Y5
+	VFMADD213PD pool<>+7808(SB), Y3, Y5
+	VFMADD213PD pool<>+7936(SB), Y3, Y5
+	VFMADD213PD pool<>+8064(SB), Y3, Y5
+	VFMADD213PD pool<>+8192(SB), Y3, Y5
+	VFMADD213PD pool<>+8320(SB), Y3, Y5
+	VFMADD213PD pool<>+8448(SB), Y3, Y5
+	VFMADD213PD pool<>+8576(SB), Y3, Y5
+	VMULPD      Y3, Y3, Y6
+	VFMADD213PD Y3, Y6, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y4, Y4
+	VPADDQ  pool<>+2432(SB), Y4, Y4
+	VMULPD  Y4, Y5, Y3
+	VMOVUPD Y3, 120(SP)
+	LEAQ    416(SP), R8
+	ADDQ    $0x3f, R8
+	ANDQ    $-64, R8
+
+	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
+	VBROADCASTSD 184(SP), Y3
+	VMOVUPD      (R8), Y4
+	VSUBPD       Y3, Y4, Y4
+	VMOVUPD      32(R8), Y5
+	VSUBPD       Y3, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y2, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VMOVUPD Y4, (R8)
+	VMOVUPD Y5, 32(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD 64(R8), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 96(R8), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VMOVUPD Y5, 64(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD Y6, 96(R8)
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD 128(R8), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 160(R8), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VMOVUPD Y5, 128(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD Y6, 160(R8)
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD 192(R8), Y5
+	VSUBPD  Y3, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y5, Y2
+	VSUBPD      pool<>+7040(SB), Y2, Y3
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y3, Y5
+	VFMADD231PD pool<>+7424(SB), Y3, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y3
+	VFMADD213PD pool<>+7680(SB), Y5, Y3
+	VFMADD213PD pool<>+7808(SB), Y5, Y3
+	VFMADD213PD pool<>+7936(SB), Y5, Y3
+	VFMADD213PD pool<>+8064(SB), Y5, Y3
+	VFMADD213PD pool<>+8192(SB), Y5, Y3
+	VFMADD213PD pool<>+8320(SB), Y5, Y3
+	VFMADD213PD pool<>+8448(SB), Y5, Y3
+	VFMADD213PD pool<>+8576(SB), Y5, Y3
+	VMULPD      Y5, Y5, Y6
+	VFMADD213PD Y5, Y6, Y3
+	VADDPD      pool<>+2432(SB), Y3, Y3
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y2, Y2
+	VPADDQ  pool<>+2432(SB), Y2, Y2
+	VMULPD  Y2, Y3, Y5
+	VMOVUPD Y5, 192(R8)
+	VADDPD  Y5, Y4, Y2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y4
+	VADDPD     Y3, Y4, Y4
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VADDPD     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y4, Y3
+	VUNPCKHPD  Y2, Y4, Y2
+	VADDPD     Y3, Y2, Y2
+	VMOVUPD    120(SP), Y3
+	VADDPD     Y2, Y3, Y4
+
+	// ds's factors: g/Z, -g*(O/Z) at the target.
+	VMOVUPD      pool<>+2432(SB), Y5
+	VDIVPD       Y4, Y5, Y5
+	VBROADCASTSD gradScale+104(FP), Y4
+	VMULPD       Y5, Y4, Y6
+	VMULPD       Y5, Y2, Y5
+	VMULPD       Y4, Y5, Y5
+	VXORPD       pool<>+3968(SB), Y5, Y5
+	VMOVUPD      Y5, 48(SP)
+	LEAQ         416(SP), R8
+	ADDQ         $0x3f, R8
+	ANDQ         $-64, R8
+
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
+	VMOVUPD    (R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, (CX)
+	VMOVUPD    32(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, 32(CX)
+	VMOVUPD    64(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, 64(CX)
+	VMOVUPD    96(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, 96(CX)
+	VMOVUPD    128(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, 128(CX)
+	VMOVUPD    160(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, 160(CX)
+	VMOVUPD    192(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMASKMOVPD Y4, Y1, 192(CX)
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (CX), R8
+	MOVLQSX (BX), R11
+	MOVQ    48(SP), R12
+	MOVQ    R12, (R8)(R11*8)
+	VADDPD  Y2, Y3, Y4
+	VMOVAPD Y4, Y4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y4, Y5
+	VPCMPGTQ pool<>+1920(SB), Y5, Y6
+	VPADDQ   pool<>+2048(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+2176(SB), Y7, Y7
+	VSUBPD   pool<>+2304(SB), Y7, Y7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y5, Y6
+	VADDPD      pool<>+2432(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+8704(SB), Y8
+	VFMADD213PD pool<>+8832(SB), Y5, Y8
+	VFMADD213PD pool<>+8960(SB), Y5, Y8
+	VFMADD213PD pool<>+9088(SB), Y5, Y8
+	VFMADD213PD pool<>+9216(SB), Y5, Y8
+	VFMADD213PD pool<>+2560(SB), Y5, Y8
+	VFMADD213PD pool<>+2688(SB), Y5, Y8
+	VFMADD213PD pool<>+2816(SB), Y5, Y8
+	VFMADD213PD pool<>+2944(SB), Y5, Y8
+	VFMADD213PD pool<>+3072(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
+	VFMADD231PD pool<>+3328(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y3, Y3, Y5
+	VADDPD      Y2, Y5, Y5
+	VDIVPD      Y5, Y2, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD213PD pool<>+6144(SB), Y6, Y7
+	VFMADD213PD pool<>+6272(SB), Y6, Y7
+	VFMADD213PD pool<>+6400(SB), Y6, Y7
+	VFMADD213PD pool<>+6528(SB), Y6, Y7
+	VFMADD213PD pool<>+4096(SB), Y6, Y7
+	VFMADD213PD pool<>+4224(SB), Y6, Y7
+	VFMADD213PD pool<>+4352(SB), Y6, Y7
+	VFMADD213PD pool<>+4480(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VMOVUPD 152(SP), Y5
+	VSUBPD  Y5, Y4, Y4
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y5
+	VMULPD    pool<>+4736(SB), Y3, Y6
+	VCMPPD    $0x12, Y3, Y5, Y3
+	VCMPPD    $0x12, Y6, Y2, Y2
+	VANDPD    Y2, Y3, Y3
+	VBLENDVPD Y3, Y7, Y4, Y4
+	VMOVSD    X4, (AX)
+
+d_r7onext:
+	LEAQ (DX)(DI*8), DX
+	LEAQ (CX)(DI*8), CX
+	ADDQ $0x00000008, AX
+	ADDQ $0x00000004, BX
+	DECQ SI
+	DECQ 112(SP)
+	JMP  d_r7solo
+
+d_r7oignored:
+	MOVQ   $0x00000000, (AX)
+	MOVQ   DI, R8
+	MOVQ   CX, R11
+	VXORPS Y2, Y2, Y2
+
+d_r7ozero_loop:
+	CMPQ    R8, $0x00000010
+	JL      d_r7ozero_one
+	VMOVUPD Y2, (R11)
+	VMOVUPD Y2, 32(R11)
+	VMOVUPD Y2, 64(R11)
+	VMOVUPD Y2, 96(R11)
+	ADDQ    $0x00000080, R11
+	SUBQ    $0x00000010, R8
+	JMP     d_r7ozero_loop
+
+d_r7ozero_one:
+	CMPQ    R8, $0x00000004
+	JL      d_r7ozero_tail
+	VMOVUPD Y2, (R11)
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000004, R8
+	JMP     d_r7ozero_one
+
+d_r7ozero_tail:
+	TESTQ      R8, R8
+	JE         d_r7ozero_done
+	VMASKMOVPD Y2, Y0, (R11)
+
+d_r7ozero_done:
+	JMP d_r7onext
+
+d_r7ospecial:
+	VMOVSD pool<>+5120(SB), X2
+	VMOVSD X2, (AX)
+	JMP    d_r7onext
+
+d_r7skip:
+	// Rows of 8 float64 vectors, the last masked: resident.
+	CMPQ    DI, $0x00000020
+	JA      d_r8skip
+	MOVQ    DI, R8
+	SUBQ    $0x0000001c, R8
+	SHLQ    $0x03, R8
+	NEGQ    R8
+	LEAQ    masktab<>+0(SB), R9
+	VMOVDQU 32(R9)(R8*1), Y1
+	MOVQ    DI, R9
+	SHLQ    $0x03, R9
+	LEAQ    (R9)(R9*2), R10
+	MOVQ    $0x00000000, 408(SP)
+
+d_r8groups:
+	CMPQ  SI, $0x04
+	JL    d_r8rest
+	MOVL  (BX), R8
+	ORL   4(BX), R8
+	ORL   8(BX), R8
+	ORL   12(BX), R8
+	TESTL R8, R8
+	JS    d_r8bail
+	LEAQ  (DX)(R10*1), R8
+
+	// Load the rows, each target's lane (and the tail's) -Inf, to the
+	// scratch block; the others' max.
+	LEAQ         416(SP), R11
+	ADDQ         $0x3f, R11
+	ANDQ         $-64, R11
+	VPBROADCASTD (BX), Y2
+	VMOVUPD      (DX), Y3
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, (R11)
+	VMOVUPD      32(DX), Y4
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 32(R11)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      64(DX), Y4
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 64(R11)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      96(DX), Y4
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 96(R11)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      128(DX), Y4
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 128(R11)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      160(DX), Y4
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 160(R11)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      192(DX), Y4
+	VPCMPEQQ     xres64y_cols6<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 192(R11)
+	VMAXPD       Y4, Y3, Y3
+	VMASKMOVPD   224(DX), Y1, Y4
+	VMOVUPD      pool<>+6656(SB), Y5
+	VBLENDVPD    Y1, Y4, Y5, Y4
+	VPCMPEQQ     xres64y_cols7<>+0(SB), Y2, Y2
+	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 224(R11)
+	VMAXPD       Y4, Y3, Y2
+	VPBROADCASTD 4(BX), Y3
+	VMOVUPD      (DX)(R9*1), Y4
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y3, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 256(R11)
+	VMOVUPD      32(DX)(R9*1), Y5
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 288(R11)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      64(DX)(R9*1), Y5
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 320(R11)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      96(DX)(R9*1), Y5
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 352(R11)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      128(DX)(R9*1), Y5
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 384(R11)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      160(DX)(R9*1), Y5
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 416(R11)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      192(DX)(R9*1), Y5
+	VPCMPEQQ     xres64y_cols6<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 448(R11)
+	VMAXPD       Y5, Y4, Y4
+	VMASKMOVPD   224(DX)(R9*1), Y1, Y5
+	VMOVUPD      pool<>+6656(SB), Y6
+	VBLENDVPD    Y1, Y5, Y6, Y5
+	VPCMPEQQ     xres64y_cols7<>+0(SB), Y3, Y3
+	VBLENDVPD    Y3, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 480(R11)
+	VMAXPD       Y5, Y4, Y3
+	VPBROADCASTD 8(BX), Y4
+	VMOVUPD      (DX)(R9*2), Y5
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y4, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 512(R11)
+	VMOVUPD      32(DX)(R9*2), Y6
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 544(R11)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      64(DX)(R9*2), Y6
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 576(R11)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      96(DX)(R9*2), Y6
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 608(R11)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      128(DX)(R9*2), Y6
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 640(R11)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      160(DX)(R9*2), Y6
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 672(R11)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      192(DX)(R9*2), Y6
+	VPCMPEQQ     xres64y_cols6<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 704(R11)
+	VMAXPD       Y6, Y5, Y5
+	VMASKMOVPD   224(DX)(R9*2), Y1, Y6
+	VMOVUPD      pool<>+6656(SB), Y7
+	VBLENDVPD    Y1, Y6, Y7, Y6
+	VPCMPEQQ     xres64y_cols7<>+0(SB), Y4, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 736(R11)
+	VMAXPD       Y6, Y5, Y4
+	VPBROADCASTD 12(BX), Y5
+	VMOVUPD      (R8), Y6
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y5, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 768(R11)
+	VMOVUPD      32(R8), Y7
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y5, Y8
+	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 800(R11)
+	VMAXPD       Y7, Y6, Y6
+	VMOVUPD      64(R8), Y7
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y5, Y8
+	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 832(R11)
+	VMAXPD       Y7, Y6, Y6
+	VMOVUPD      96(R8), Y7
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y5, Y8
+	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 864(R11)
+	VMAXPD       Y7, Y6, Y6
+	VMOVUPD      128(R8), Y7
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y5, Y8
+	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 896(R11)
+	VMAXPD       Y7, Y6, Y6
+	VMOVUPD      160(R8), Y7
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y5, Y8
+	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 928(R11)
+	VMAXPD       Y7, Y6, Y6
+	VMOVUPD      192(R8), Y7
+	VPCMPEQQ     xres64y_cols6<>+0(SB), Y5, Y8
+	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 960(R11)
+	VMAXPD       Y7, Y6, Y6
+	VMASKMOVPD   224(R8), Y1, Y7
+	VMOVUPD      pool<>+6656(SB), Y8
+	VBLENDVPD    Y1, Y7, Y8, Y7
+	VPCMPEQQ     xres64y_cols7<>+0(SB), Y5, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 992(R11)
+	VMAXPD       Y7, Y6, Y5
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y4, Y2, Y6
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VMAXPD     Y6, Y2, Y2
+	VPERM2F128 $0x20, Y5, Y3, Y4
+	VPERM2F128 $0x31, Y5, Y3, Y3
+	VMAXPD     Y4, Y3, Y3
+	VUNPCKLPD  Y3, Y2, Y4
+	VUNPCKHPD  Y3, Y2, Y2
+	VMAXPD     Y4, Y2, Y2
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*8), R11
+	VBROADCASTSD (R11), Y3
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*1), Y4
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*2), Y5
+	MOVLQSX      12(BX), R11
+	LEAQ         (R8)(R11*8), R11
+	VBROADCASTSD (R11), Y6
+	VBLENDPD     $0x0a, Y4, Y3, Y3
+	VBLENDPD     $0x0a, Y6, Y5, Y5
+	VBLENDPD     $0x0c, Y5, Y3, Y3
+	VMAXPD       Y3, Y2, Y4
+
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
+	VSUBPD  Y4, Y2, Y2
+	VMOVUPD pool<>+9344(SB), Y5
+	VCMPPD  $0x16, Y2, Y5, Y2
+	VPTEST  Y2, Y2
+	JNE     d_r8bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y4, Y2
+	VPCMPEQQ pool<>+6784(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      d_r8bail
+	VMOVUPD  pool<>+9472(SB), Y2
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.
+	VSUBPD  Y4, Y3, Y3
+	VMOVUPD Y3, 152(SP)
+	VMOVUPD Y4, 184(SP)
+	VMOVAPD Y3, Y3
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y2, Y3
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y3, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y5
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y5, Y3
+	VFMADD231PD pool<>+7424(SB), Y5, Y3
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y5
+	VFMADD213PD pool<>+7680(SB), Y3, Y5
+	VFMADD213PD pool<>+7808(SB), Y3, Y5
+	VFMADD213PD pool<>+7936(SB), Y3, Y5
+	VFMADD213PD pool<>+8064(SB), Y3, Y5
+	VFMADD213PD pool<>+8192(SB), Y3, Y5
+	VFMADD213PD pool<>+8320(SB), Y3, Y5
+	VFMADD213PD pool<>+8448(SB), Y3, Y5
+	VFMADD213PD pool<>+8576(SB), Y3, Y5
+	VMULPD      Y3, Y3, Y6
+	VFMADD213PD Y3, Y6, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y4, Y4
+	VPADDQ  pool<>+2432(SB), Y4, Y4
+	VMULPD  Y4, Y5, Y3
+	VMOVUPD Y3, 120(SP)
+	LEAQ    416(SP), R8
+	ADDQ    $0x3f, R8
+	ANDQ    $-64, R8
+
+	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
+	VBROADCASTSD 184(SP), Y3
+	VMOVUPD      (R8), Y4
+	VSUBPD       Y3, Y4, Y4
+	VMOVUPD      32(R8), Y5
+	VSUBPD       Y3, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y2, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VMOVUPD Y4, (R8)
+	VMOVUPD Y5, 32(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD 64(R8), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 96(R8), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VMOVUPD Y5, 64(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD Y6, 96(R8)
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD 128(R8), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 160(R8), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VMOVUPD Y5, 128(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD Y6, 160(R8)
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD 192(R8), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 224(R8), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y5, Y3
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y6, Y7
+	VSUBPD      pool<>+7040(SB), Y3, Y8
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y8, Y5
+	VFMADD231PD pool<>+7424(SB), Y8, Y5
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y9, Y6
+	VFMADD231PD pool<>+7424(SB), Y9, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y5, Y8
+	VFMADD213PD pool<>+7680(SB), Y6, Y9
+	VFMADD213PD pool<>+7808(SB), Y5, Y8
+	VFMADD213PD pool<>+7808(SB), Y6, Y9
+	VFMADD213PD pool<>+7936(SB), Y5, Y8
+	VFMADD213PD pool<>+7936(SB), Y6, Y9
+	VFMADD213PD pool<>+8064(SB), Y5, Y8
+	VFMADD213PD pool<>+8064(SB), Y6, Y9
+	VFMADD213PD pool<>+8192(SB), Y5, Y8
+	VFMADD213PD pool<>+8192(SB), Y6, Y9
+	VFMADD213PD pool<>+8320(SB), Y5, Y8
+	VFMADD213PD pool<>+8320(SB), Y6, Y9
+	VFMADD213PD pool<>+8448(SB), Y5, Y8
+	VFMADD213PD pool<>+8448(SB), Y6, Y9
+	VFMADD213PD pool<>+8576(SB), Y5, Y8
+	VFMADD213PD pool<>+8576(SB), Y6, Y9
+	VMULPD      Y5, Y5, Y10
+	VFMADD213PD Y5, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y3, Y3
+	VPADDQ       pool<>+2432(SB), Y3, Y3
+	VMULPD       Y3, Y8, Y5
+	VPSLLQ       $0x34, Y7, Y7
+	VPADDQ       pool<>+2432(SB), Y7, Y7
+	VMULPD       Y7, Y9, Y6
+	VMOVUPD      Y5, 192(R8)
+	VADDPD       Y5, Y4, Y3
+	VMOVUPD      Y6, 224(R8)
+	VADDPD       Y6, Y3, Y3
+	VBROADCASTSD 192(SP), Y4
+	VMOVUPD      256(R8), Y5
+	VSUBPD       Y4, Y5, Y5
+	VMOVUPD      288(R8), Y6
+	VSUBPD       Y4, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VMOVUPD Y5, 256(R8)
+	VMOVUPD Y6, 288(R8)
+	VADDPD  Y6, Y5, Y5
+	VMOVUPD 320(R8), Y6
+	VSUBPD  Y4, Y6, Y6
+	VMOVUPD 352(R8), Y7
+	VSUBPD  Y4, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VMOVUPD Y6, 320(R8)
+	VADDPD  Y6, Y5, Y5
+	VMOVUPD Y7, 352(R8)
+	VADDPD  Y7, Y5, Y5
+	VMOVUPD 384(R8), Y6
+	VSUBPD  Y4, Y6, Y6
+	VMOVUPD 416(R8), Y7
+	VSUBPD  Y4, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VMOVUPD Y6, 384(R8)
+	VADDPD  Y6, Y5, Y5
+	VMOVUPD Y7, 416(R8)
+	VADDPD  Y7, Y5, Y5
+	VMOVUPD 448(R8), Y6
+	VSUBPD  Y4, Y6, Y6
+	VMOVUPD 480(R8), Y7
+	VSUBPD  Y4, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y6, Y4
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y7, Y8
+	VSUBPD      pool<>+7040(SB), Y4, Y9
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y9, Y6
+	VFMADD231PD pool<>+7424(SB), Y9, Y6
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y10, Y7
+	VFMADD231PD pool<>+7424(SB), Y10, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y6, Y9
+	VFMADD213PD pool<>+7680(SB), Y7, Y10
+	VFMADD213PD pool<>+7808(SB), Y6, Y9
+	VFMADD213PD pool<>+7808(SB), Y7, Y10
+	VFMADD213PD pool<>+7936(SB), Y6, Y9
+	VFMADD213PD pool<>+7936(SB), Y7, Y10
+	VFMADD213PD pool<>+8064(SB), Y6, Y9
+	VFMADD213PD pool<>+8064(SB), Y7, Y10
+	VFMADD213PD pool<>+8192(SB), Y6, Y9
+	VFMADD213PD pool<>+8192(SB), Y7, Y10
+	VFMADD213PD pool<>+8320(SB), Y6, Y9
+	VFMADD213PD pool<>+8320(SB), Y7, Y10
+	VFMADD213PD pool<>+8448(SB), Y6, Y9
+	VFMADD213PD pool<>+8448(SB), Y7, Y10
+	VFMADD213PD pool<>+8576(SB), Y6, Y9
+	VFMADD213PD pool<>+8576(SB), Y7, Y10
+	VMULPD      Y6, Y6, Y11
+	VFMADD213PD Y6, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y4, Y4
+	VPADDQ       pool<>+2432(SB), Y4, Y4
+	VMULPD       Y4, Y9, Y6
+	VPSLLQ       $0x34, Y8, Y8
+	VPADDQ       pool<>+2432(SB), Y8, Y8
+	VMULPD       Y8, Y10, Y7
+	VMOVUPD      Y6, 448(R8)
+	VADDPD       Y6, Y5, Y4
+	VMOVUPD      Y7, 480(R8)
+	VADDPD       Y7, Y4, Y4
+	VBROADCASTSD 200(SP), Y5
+	VMOVUPD      512(R8), Y6
+	VSUBPD       Y5, Y6, Y6
+	VMOVUPD      544(R8), Y7
+	VSUBPD       Y5, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VMOVUPD Y6, 512(R8)
+	VMOVUPD Y7, 544(R8)
+	VADDPD  Y7, Y6, Y6
+	VMOVUPD 576(R8), Y7
+	VSUBPD  Y5, Y7, Y7
+	VMOVUPD 608(R8), Y8
+	VSUBPD  Y5, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VMULPD      Y7, Y7, Y13
+	VFMADD213PD Y7, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VMOVUPD Y7, 576(R8)
+	VADDPD  Y7, Y6, Y6
+	VMOVUPD Y8, 608(R8)
+	VADDPD  Y8, Y6, Y6
+	VMOVUPD 640(R8), Y7
+	VSUBPD  Y5, Y7, Y7
+	VMOVUPD 672(R8), Y8
+	VSUBPD  Y5, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VMULPD      Y7, Y7, Y13
+	VFMADD213PD Y7, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VMOVUPD Y7, 640(R8)
+	VADDPD  Y7, Y6, Y6
+	VMOVUPD Y8, 672(R8)
+	VADDPD  Y8, Y6, Y6
+	VMOVUPD 704(R8), Y7
+	VSUBPD  Y5, Y7, Y7
+	VMOVUPD 736(R8), Y8
+	VSUBPD  Y5, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y7, Y5
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y8, Y9
+	VSUBPD      pool<>+7040(SB), Y5, Y10
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y10, Y7
+	VFMADD231PD pool<>+7424(SB), Y10, Y7
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y11, Y8
+	VFMADD231PD pool<>+7424(SB), Y11, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y7, Y10
+	VFMADD213PD pool<>+7680(SB), Y8, Y11
+	VFMADD213PD pool<>+7808(SB), Y7, Y10
+	VFMADD213PD pool<>+7808(SB), Y8, Y11
+	VFMADD213PD pool<>+7936(SB), Y7, Y10
+	VFMADD213PD pool<>+7936(SB), Y8, Y11
+	VFMADD213PD pool<>+8064(SB), Y7, Y10
+	VFMADD213PD pool<>+8064(SB), Y8, Y11
+	VFMADD213PD pool<>+8192(SB), Y7, Y10
+	VFMADD213PD pool<>+8192(SB), Y8, Y11
+	VFMADD213PD pool<>+8320(SB), Y7, Y10
+	VFMADD213PD pool<>+8320(SB), Y8, Y11
+	VFMADD213PD pool<>+8448(SB), Y7, Y10
+	VFMADD213PD pool<>+8448(SB), Y8, Y11
+	VFMADD213PD pool<>+8576(SB), Y7, Y10
+	VFMADD213PD pool<>+8576(SB), Y8, Y11
+	VMULPD      Y7, Y7, Y12
+	VFMADD213PD Y7, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y5, Y5
+	VPADDQ       pool<>+2432(SB), Y5, Y5
+	VMULPD       Y5, Y10, Y7
+	VPSLLQ       $0x34, Y9, Y9
+	VPADDQ       pool<>+2432(SB), Y9, Y9
+	VMULPD       Y9, Y11, Y8
+	VMOVUPD      Y7, 704(R8)
+	VADDPD       Y7, Y6, Y5
+	VMOVUPD      Y8, 736(R8)
+	VADDPD       Y8, Y5, Y5
+	VBROADCASTSD 208(SP), Y6
+	VMOVUPD      768(R8), Y7
+	VSUBPD       Y6, Y7, Y7
+	VMOVUPD      800(R8), Y8
+	VSUBPD       Y6, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VMULPD      Y7, Y7, Y13
+	VFMADD213PD Y7, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VMOVUPD Y7, 768(R8)
+	VMOVUPD Y8, 800(R8)
+	VADDPD  Y8, Y7, Y7
+	VMOVUPD 832(R8), Y8
+	VSUBPD  Y6, Y8, Y8
+	VMOVUPD 864(R8), Y9
+	VSUBPD  Y6, Y9, Y9
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VMAXPD      Y9, Y2, Y9
+	VMOVUPD     pool<>+7040(SB), Y11
+	VFMADD231PD pool<>+7168(SB), Y9, Y11
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+	VSUBPD      pool<>+7040(SB), Y11, Y13
+	VMOVUPD     Y9, Y9
+	VFMADD231PD pool<>+7296(SB), Y13, Y9
+	VFMADD231PD pool<>+7424(SB), Y13, Y9
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y12
+	VMOVUPD     pool<>+7552(SB), Y13
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7680(SB), Y9, Y13
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y9, Y13
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y9, Y13
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y9, Y13
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y9, Y13
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y9, Y13
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y9, Y13
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y9, Y13
+	VMULPD      Y8, Y8, Y14
+	VFMADD213PD Y8, Y14, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+	VMULPD      Y9, Y9, Y8
+	VFMADD213PD Y9, Y8, Y13
+	VADDPD      pool<>+2432(SB), Y13, Y13
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VPSLLQ  $0x34, Y11, Y11
+	VPADDQ  pool<>+2432(SB), Y11, Y11
+	VMULPD  Y11, Y13, Y9
+	VMOVUPD Y8, 832(R8)
+	VADDPD  Y8, Y7, Y7
+	VMOVUPD Y9, 864(R8)
+	VADDPD  Y9, Y7, Y7
+	VMOVUPD 896(R8), Y8
+	VSUBPD  Y6, Y8, Y8
+	VMOVUPD 928(R8), Y9
+	VSUBPD  Y6, Y9, Y9
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VMAXPD      Y9, Y2, Y9
+	VMOVUPD     pool<>+7040(SB), Y11
+	VFMADD231PD pool<>+7168(SB), Y9, Y11
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+	VSUBPD      pool<>+7040(SB), Y11, Y13
+	VMOVUPD     Y9, Y9
+	VFMADD231PD pool<>+7296(SB), Y13, Y9
+	VFMADD231PD pool<>+7424(SB), Y13, Y9
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y12
+	VMOVUPD     pool<>+7552(SB), Y13
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7680(SB), Y9, Y13
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y9, Y13
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y9, Y13
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y9, Y13
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y9, Y13
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y9, Y13
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y9, Y13
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y9, Y13
+	VMULPD      Y8, Y8, Y14
+	VFMADD213PD Y8, Y14, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+	VMULPD      Y9, Y9, Y8
+	VFMADD213PD Y9, Y8, Y13
+	VADDPD      pool<>+2432(SB), Y13, Y13
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VPSLLQ  $0x34, Y11, Y11
+	VPADDQ  pool<>+2432(SB), Y11, Y11
+	VMULPD  Y11, Y13, Y9
+	VMOVUPD Y8, 896(R8)
+	VADDPD  Y8, Y7, Y7
+	VMOVUPD Y9, 928(R8)
+	VADDPD  Y9, Y7, Y7
+	VMOVUPD 960(R8), Y8
+	VSUBPD  Y6, Y8, Y8
+	VMOVUPD 992(R8), Y9
+	VSUBPD  Y6, Y9, Y9
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y8, Y6
+	VMAXPD      Y9, Y2, Y9
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y9, Y2
+	VSUBPD      pool<>+7040(SB), Y6, Y10
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y10, Y8
+	VFMADD231PD pool<>+7424(SB), Y10, Y8
+	VSUBPD      pool<>+7040(SB), Y2, Y11
+	VMOVUPD     Y9, Y9
+	VFMADD231PD pool<>+7296(SB), Y11, Y9
+	VFMADD231PD pool<>+7424(SB), Y11, Y9
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y8, Y10
+	VFMADD213PD pool<>+7680(SB), Y9, Y11
+	VFMADD213PD pool<>+7808(SB), Y8, Y10
+	VFMADD213PD pool<>+7808(SB), Y9, Y11
+	VFMADD213PD pool<>+7936(SB), Y8, Y10
+	VFMADD213PD pool<>+7936(SB), Y9, Y11
+	VFMADD213PD pool<>+8064(SB), Y8, Y10
+	VFMADD213PD pool<>+8064(SB), Y9, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y10
+	VFMADD213PD pool<>+8192(SB), Y9, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y10
+	VFMADD213PD pool<>+8320(SB), Y9, Y11
+	VFMADD213PD pool<>+8448(SB), Y8, Y10
+	VFMADD213PD pool<>+8448(SB), Y9, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y10
+	VFMADD213PD pool<>+8576(SB), Y9, Y11
+	VMULPD      Y8, Y8, Y12
+	VFMADD213PD Y8, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y9, Y9, Y8
+	VFMADD213PD Y9, Y8, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y10, Y8
+	VPSLLQ  $0x34, Y2, Y2
+	VPADDQ  pool<>+2432(SB), Y2, Y2
+	VMULPD  Y2, Y11, Y9
+	VMOVUPD Y8, 960(R8)
+	VADDPD  Y8, Y7, Y2
+	VMOVUPD Y9, 992(R8)
+	VADDPD  Y9, Y2, Y2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y5, Y3, Y6
+	VPERM2F128 $0x31, Y5, Y3, Y3
+	VADDPD     Y6, Y3, Y3
+	VPERM2F128 $0x20, Y2, Y4, Y5
+	VPERM2F128 $0x31, Y2, Y4, Y2
+	VADDPD     Y5, Y2, Y2
+	VUNPCKLPD  Y2, Y3, Y4
+	VUNPCKHPD  Y2, Y3, Y2
+	VADDPD     Y4, Y2, Y2
+	VMOVUPD    120(SP), Y3
+	VADDPD     Y2, Y3, Y4
+
+	// ds's factors: g/Z, -g*(O/Z) at the target.
+	VMOVUPD      pool<>+2432(SB), Y5
+	VDIVPD       Y4, Y5, Y5
+	VBROADCASTSD gradScale+104(FP), Y4
+	VMULPD       Y5, Y4, Y6
+	VMULPD       Y5, Y2, Y5
+	VMULPD       Y4, Y5, Y5
+	VXORPD       pool<>+3968(SB), Y5, Y5
+	VMOVUPD      Y5, 48(SP)
+	LEAQ         416(SP), R11
+	ADDQ         $0x3f, R11
+	ANDQ         $-64, R11
+
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
+	LEAQ       (CX)(R10*1), R8
+	VPERMPD    $0x00, Y6, Y4
+	VMOVUPD    (R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, (CX)
+	VMOVUPD    32(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 32(CX)
+	VMOVUPD    64(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 64(CX)
+	VMOVUPD    96(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 96(CX)
+	VMOVUPD    128(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 128(CX)
+	VMOVUPD    160(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 160(CX)
+	VMOVUPD    192(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 192(CX)
+	VMOVUPD    224(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMASKMOVPD Y5, Y1, 224(CX)
+	VPERMPD    $0x55, Y6, Y4
+	VMOVUPD    256(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, (CX)(R9*1)
+	VMOVUPD    288(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 32(CX)(R9*1)
+	VMOVUPD    320(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 64(CX)(R9*1)
+	VMOVUPD    352(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 96(CX)(R9*1)
+	VMOVUPD    384(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 128(CX)(R9*1)
+	VMOVUPD    416(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 160(CX)(R9*1)
+	VMOVUPD    448(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 192(CX)(R9*1)
+	VMOVUPD    480(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMASKMOVPD Y5, Y1, 224(CX)(R9*1)
+	VPERMPD    $0xaa, Y6, Y4
+	VMOVUPD    512(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, (CX)(R9*2)
+	VMOVUPD    544(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 32(CX)(R9*2)
+	VMOVUPD    576(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 64(CX)(R9*2)
+	VMOVUPD    608(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 96(CX)(R9*2)
+	VMOVUPD    640(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 128(CX)(R9*2)
+	VMOVUPD    672(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 160(CX)(R9*2)
+	VMOVUPD    704(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 192(CX)(R9*2)
+	VMOVUPD    736(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMASKMOVPD Y5, Y1, 224(CX)(R9*2)
+	VPERMPD    $0xff, Y6, Y4
+	VMOVUPD    768(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, (R8)
+	VMOVUPD    800(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 32(R8)
+	VMOVUPD    832(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 64(R8)
+	VMOVUPD    864(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 96(R8)
+	VMOVUPD    896(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 128(R8)
+	VMOVUPD    928(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 160(R8)
+	VMOVUPD    960(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 192(R8)
+	VMOVUPD    992(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMASKMOVPD Y5, Y1, 224(R8)
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (CX), R11
+	MOVLQSX (BX), R12
+	MOVQ    48(SP), R13
+	MOVQ    R13, (R11)(R12*8)
+	LEAQ    (CX)(R9*1), R11
+	MOVLQSX 4(BX), R12
+	MOVQ    56(SP), R13
+	MOVQ    R13, (R11)(R12*8)
+	LEAQ    (CX)(R9*2), R11
+	MOVLQSX 8(BX), R12
+	MOVQ    64(SP), R13
+	MOVQ    R13, (R11)(R12*8)
+	LEAQ    (R8), R8
+	MOVLQSX 12(BX), R11
+	MOVQ    72(SP), R12
+	MOVQ    R12, (R8)(R11*8)
+	VMOVUPD 152(SP), Y4
+	CMPQ    408(SP), $0x00
+	JE      d_r8gnopend
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y5
+	VMOVUPD 280(SP), Y6
+	VMOVUPD 344(SP), Y7
+	VADDPD  Y6, Y5, Y8
+	VMOVAPD Y8, Y8
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y8, Y9
+	VPCMPGTQ pool<>+1920(SB), Y9, Y10
+	VPADDQ   pool<>+2048(SB), Y10, Y11
+	VPSLLQ   $0x34, Y11, Y11
+	VORPD    Y11, Y9, Y9
+	VPSRLQ   $0x34, Y8, Y11
+	VPSUBQ   Y10, Y11, Y11
+	VORPD    pool<>+2176(SB), Y11, Y11
+	VSUBPD   pool<>+2304(SB), Y11, Y11
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y9, Y10
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VDIVPD      Y9, Y10, Y10
+	VMULPD      Y10, Y10, Y9
+	VMOVUPD     pool<>+8704(SB), Y12
+	VFMADD213PD pool<>+8832(SB), Y9, Y12
+	VFMADD213PD pool<>+8960(SB), Y9, Y12
+	VFMADD213PD pool<>+9088(SB), Y9, Y12
+	VFMADD213PD pool<>+9216(SB), Y9, Y12
+	VFMADD213PD pool<>+2560(SB), Y9, Y12
+	VFMADD213PD pool<>+2688(SB), Y9, Y12
+	VFMADD213PD pool<>+2816(SB), Y9, Y12
+	VFMADD213PD pool<>+2944(SB), Y9, Y12
+	VFMADD213PD pool<>+3072(SB), Y9, Y12
+	VMULPD      Y10, Y12, Y12
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y11, Y12
+	VFMADD231PD pool<>+3328(SB), Y11, Y12
+	VXORPD      Y10, Y10, Y10
+	VFMADD231PD Y10, Y8, Y12
+	VMOVAPD     Y12, Y8
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y5, Y5, Y9
+	VADDPD      Y6, Y9, Y9
+	VDIVPD      Y9, Y6, Y9
+	VMULPD      Y9, Y9, Y10
+	VMOVUPD     pool<>+6016(SB), Y11
+	VFMADD213PD pool<>+6144(SB), Y10, Y11
+	VFMADD213PD pool<>+6272(SB), Y10, Y11
+	VFMADD213PD pool<>+6400(SB), Y10, Y11
+	VFMADD213PD pool<>+6528(SB), Y10, Y11
+	VFMADD213PD pool<>+4096(SB), Y10, Y11
+	VFMADD213PD pool<>+4224(SB), Y10, Y11
+	VFMADD213PD pool<>+4352(SB), Y10, Y11
+	VFMADD213PD pool<>+4480(SB), Y10, Y11
+	VMULPD      Y10, Y11, Y11
+	VADDPD      Y9, Y9, Y9
+	VFMADD213PD Y9, Y9, Y11
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y7, Y8, Y7
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y8
+	VMULPD    pool<>+4736(SB), Y5, Y9
+	VCMPPD    $0x12, Y5, Y8, Y5
+	VCMPPD    $0x12, Y9, Y6, Y6
+	VANDPD    Y6, Y5, Y5
+	VBLENDVPD Y5, Y11, Y7, Y7
+	VMOVUPD   Y7, -32(AX)
+
+d_r8gnopend:
+	// This group's losses pending.
+	VMOVUPD Y3, 216(SP)
+	VMOVUPD Y2, 280(SP)
+	VMOVUPD Y4, 344(SP)
+	MOVQ    $0x00000001, 408(SP)
+	LEAQ    (DX)(R9*4), DX
+	LEAQ    (CX)(R9*4), CX
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000010, BX
+	SUBQ    $0x04, SI
+	JMP     d_r8groups
+
+d_r8bail:
+	MOVQ $0x00000004, 112(SP)
+	JMP  d_r8flush
+
+d_r8rest:
+	MOVQ SI, 112(SP)
+
+d_r8flush:
+	CMPQ 408(SP), $0x00
+	JE   d_r8solo
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y2
+	VMOVUPD 280(SP), Y3
+	VMOVUPD 344(SP), Y4
+	VADDPD  Y3, Y2, Y5
+	VMOVAPD Y5, Y5
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y5, Y6
+	VPCMPGTQ pool<>+1920(SB), Y6, Y7
+	VPADDQ   pool<>+2048(SB), Y7, Y8
+	VPSLLQ   $0x34, Y8, Y8
+	VORPD    Y8, Y6, Y6
+	VPSRLQ   $0x34, Y5, Y8
+	VPSUBQ   Y7, Y8, Y8
+	VORPD    pool<>+2176(SB), Y8, Y8
+	VSUBPD   pool<>+2304(SB), Y8, Y8
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y6, Y7
+	VADDPD      pool<>+2432(SB), Y6, Y6
+	VDIVPD      Y6, Y7, Y7
+	VMULPD      Y7, Y7, Y6
+	VMOVUPD     pool<>+8704(SB), Y9
+	VFMADD213PD pool<>+8832(SB), Y6, Y9
+	VFMADD213PD pool<>+8960(SB), Y6, Y9
+	VFMADD213PD pool<>+9088(SB), Y6, Y9
+	VFMADD213PD pool<>+9216(SB), Y6, Y9
+	VFMADD213PD pool<>+2560(SB), Y6, Y9
+	VFMADD213PD pool<>+2688(SB), Y6, Y9
+	VFMADD213PD pool<>+2816(SB), Y6, Y9
+	VFMADD213PD pool<>+2944(SB), Y6, Y9
+	VFMADD213PD pool<>+3072(SB), Y6, Y9
+	VMULPD      Y7, Y9, Y9
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y8, Y9
+	VFMADD231PD pool<>+3328(SB), Y8, Y9
+	VXORPD      Y7, Y7, Y7
+	VFMADD231PD Y7, Y5, Y9
+	VMOVAPD     Y9, Y5
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y2, Y2, Y6
+	VADDPD      Y3, Y6, Y6
+	VDIVPD      Y6, Y3, Y6
+	VMULPD      Y6, Y6, Y7
+	VMOVUPD     pool<>+6016(SB), Y8
+	VFMADD213PD pool<>+6144(SB), Y7, Y8
+	VFMADD213PD pool<>+6272(SB), Y7, Y8
+	VFMADD213PD pool<>+6400(SB), Y7, Y8
+	VFMADD213PD pool<>+6528(SB), Y7, Y8
+	VFMADD213PD pool<>+4096(SB), Y7, Y8
+	VFMADD213PD pool<>+4224(SB), Y7, Y8
+	VFMADD213PD pool<>+4352(SB), Y7, Y8
+	VFMADD213PD pool<>+4480(SB), Y7, Y8
+	VMULPD      Y7, Y8, Y8
+	VADDPD      Y6, Y6, Y6
+	VFMADD213PD Y6, Y6, Y8
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y4, Y5, Y4
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y5
+	VMULPD    pool<>+4736(SB), Y2, Y6
+	VCMPPD    $0x12, Y2, Y5, Y2
+	VCMPPD    $0x12, Y6, Y3, Y3
+	VANDPD    Y3, Y2, Y2
+	VBLENDVPD Y2, Y8, Y4, Y4
+	VMOVUPD   Y4, -32(AX)
+	MOVQ      $0x00000000, 408(SP)
+
+d_r8solo:
+	CMPQ  112(SP), $0x00
+	JNE   d_r8one
+	TESTQ SI, SI
+	JE    done
+	JMP   d_r8groups
+
+d_r8one:
+	MOVLQSX (BX), R8
+	TESTQ   R8, R8
+	JS      d_r8oignored
+
+	// Load the rows, each target's lane (and the tail's) -Inf, to the
+	// scratch block; the others' max.
+	LEAQ         416(SP), R8
+	ADDQ         $0x3f, R8
+	ANDQ         $-64, R8
+	VPBROADCASTD (BX), Y2
+	VMOVUPD      (DX), Y3
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, (R8)
+	VMOVUPD      32(DX), Y4
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 32(R8)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      64(DX), Y4
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 64(R8)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      96(DX), Y4
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 96(R8)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      128(DX), Y4
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 128(R8)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      160(DX), Y4
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 160(R8)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      192(DX), Y4
+	VPCMPEQQ     xres64y_cols6<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 192(R8)
+	VMAXPD       Y4, Y3, Y3
+	VMASKMOVPD   224(DX), Y1, Y4
+	VMOVUPD      pool<>+6656(SB), Y5
+	VBLENDVPD    Y1, Y4, Y5, Y4
+	VPCMPEQQ     xres64y_cols7<>+0(SB), Y2, Y2
+	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 224(R8)
+	VMAXPD       Y4, Y3, Y2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y4
+	VMAXPD     Y3, Y4, Y4
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VMAXPD     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y4, Y3
+	VUNPCKHPD  Y2, Y4, Y2
+	VMAXPD     Y3, Y2, Y2
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (BX), R8
+	VBROADCASTSD (DX)(R8*8), Y3
+	VMAXPD       Y3, Y2, Y4
+
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
+	VSUBPD  Y4, Y2, Y2
+	VMOVUPD pool<>+9344(SB), Y5
+	VCMPPD  $0x16, Y2, Y5, Y2
+	VPTEST  Y2, Y2
+	JNE     d_r8ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y4, Y2
+	VPCMPEQQ pool<>+6784(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      d_r8ospecial
+	VMOVUPD  pool<>+9472(SB), Y2
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.
+	VSUBPD  Y4, Y3, Y3
+	VMOVUPD Y3, 152(SP)
+	VMOVUPD Y4, 184(SP)
+	VMOVAPD Y3, Y3
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y2, Y3
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y3, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y5
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y5, Y3
+	VFMADD231PD pool<>+7424(SB), Y5, Y3
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y5
+	VFMADD213PD pool<>+7680(SB), Y3, Y5
+	VFMADD213PD pool<>+7808(SB), Y3, Y5
+	VFMADD213PD pool<>+7936(SB), Y3, Y5
+	VFMADD213PD pool<>+8064(SB), Y3, Y5
+	VFMADD213PD pool<>+8192(SB), Y3, Y5
+	VFMADD213PD pool<>+8320(SB), Y3, Y5
+	VFMADD213PD pool<>+8448(SB), Y3, Y5
+	VFMADD213PD pool<>+8576(SB), Y3, Y5
+	VMULPD      Y3, Y3, Y6
+	VFMADD213PD Y3, Y6, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y4, Y4
+	VPADDQ  pool<>+2432(SB), Y4, Y4
+	VMULPD  Y4, Y5, Y3
+	VMOVUPD Y3, 120(SP)
+	LEAQ    416(SP), R8
+	ADDQ    $0x3f, R8
+	ANDQ    $-64, R8
+
+	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
+	VBROADCASTSD 184(SP), Y3
+	VMOVUPD      (R8), Y4
+	VSUBPD       Y3, Y4, Y4
+	VMOVUPD      32(R8), Y5
+	VSUBPD       Y3, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y2, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VMOVUPD Y4, (R8)
+	VMOVUPD Y5, 32(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD 64(R8), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 96(R8), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VMOVUPD Y5, 64(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD Y6, 96(R8)
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD 128(R8), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 160(R8), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VMOVUPD Y5, 128(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD Y6, 160(R8)
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD 192(R8), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 224(R8), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y5, Y3
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y6, Y2
+	VSUBPD      pool<>+7040(SB), Y3, Y7
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y7, Y5
+	VFMADD231PD pool<>+7424(SB), Y7, Y5
+	VSUBPD      pool<>+7040(SB), Y2, Y8
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y8, Y6
+	VFMADD231PD pool<>+7424(SB), Y8, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VMOVUPD     pool<>+7552(SB), Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y7
+	VFMADD213PD pool<>+7680(SB), Y6, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y7
+	VFMADD213PD pool<>+7808(SB), Y6, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y7
+	VFMADD213PD pool<>+7936(SB), Y6, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y7
+	VFMADD213PD pool<>+8064(SB), Y6, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y7
+	VFMADD213PD pool<>+8192(SB), Y6, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y7
+	VFMADD213PD pool<>+8320(SB), Y6, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y7
+	VFMADD213PD pool<>+8448(SB), Y6, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y7
+	VFMADD213PD pool<>+8576(SB), Y6, Y8
+	VMULPD      Y5, Y5, Y9
+	VFMADD213PD Y5, Y9, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y3, Y3
+	VPADDQ  pool<>+2432(SB), Y3, Y3
+	VMULPD  Y3, Y7, Y5
+	VPSLLQ  $0x34, Y2, Y2
+	VPADDQ  pool<>+2432(SB), Y2, Y2
+	VMULPD  Y2, Y8, Y6
+	VMOVUPD Y5, 192(R8)
+	VADDPD  Y5, Y4, Y2
+	VMOVUPD Y6, 224(R8)
+	VADDPD  Y6, Y2, Y2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y4
+	VADDPD     Y3, Y4, Y4
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VADDPD     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y4, Y3
+	VUNPCKHPD  Y2, Y4, Y2
+	VADDPD     Y3, Y2, Y2
+	VMOVUPD    120(SP), Y3
+	VADDPD     Y2, Y3, Y4
+
+	// ds's factors: g/Z, -g*(O/Z) at the target.
+	VMOVUPD      pool<>+2432(SB), Y5
+	VDIVPD       Y4, Y5, Y5
+	VBROADCASTSD gradScale+104(FP), Y4
+	VMULPD       Y5, Y4, Y6
+	VMULPD       Y5, Y2, Y5
+	VMULPD       Y4, Y5, Y5
+	VXORPD       pool<>+3968(SB), Y5, Y5
+	VMOVUPD      Y5, 48(SP)
+	LEAQ         416(SP), R8
+	ADDQ         $0x3f, R8
+	ANDQ         $-64, R8
+
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
+	VMOVUPD    (R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, (CX)
+	VMOVUPD    32(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, 32(CX)
+	VMOVUPD    64(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, 64(CX)
+	VMOVUPD    96(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, 96(CX)
+	VMOVUPD    128(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, 128(CX)
+	VMOVUPD    160(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, 160(CX)
+	VMOVUPD    192(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, 192(CX)
+	VMOVUPD    224(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMASKMOVPD Y4, Y1, 224(CX)
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (CX), R8
+	MOVLQSX (BX), R11
+	MOVQ    48(SP), R12
+	MOVQ    R12, (R8)(R11*8)
+	VADDPD  Y2, Y3, Y4
+	VMOVAPD Y4, Y4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y4, Y5
+	VPCMPGTQ pool<>+1920(SB), Y5, Y6
+	VPADDQ   pool<>+2048(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+2176(SB), Y7, Y7
+	VSUBPD   pool<>+2304(SB), Y7, Y7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y5, Y6
+	VADDPD      pool<>+2432(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+8704(SB), Y8
+	VFMADD213PD pool<>+8832(SB), Y5, Y8
+	VFMADD213PD pool<>+8960(SB), Y5, Y8
+	VFMADD213PD pool<>+9088(SB), Y5, Y8
+	VFMADD213PD pool<>+9216(SB), Y5, Y8
+	VFMADD213PD pool<>+2560(SB), Y5, Y8
+	VFMADD213PD pool<>+2688(SB), Y5, Y8
+	VFMADD213PD pool<>+2816(SB), Y5, Y8
+	VFMADD213PD pool<>+2944(SB), Y5, Y8
+	VFMADD213PD pool<>+3072(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
+	VFMADD231PD pool<>+3328(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y3, Y3, Y5
+	VADDPD      Y2, Y5, Y5
+	VDIVPD      Y5, Y2, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD213PD pool<>+6144(SB), Y6, Y7
+	VFMADD213PD pool<>+6272(SB), Y6, Y7
+	VFMADD213PD pool<>+6400(SB), Y6, Y7
+	VFMADD213PD pool<>+6528(SB), Y6, Y7
+	VFMADD213PD pool<>+4096(SB), Y6, Y7
+	VFMADD213PD pool<>+4224(SB), Y6, Y7
+	VFMADD213PD pool<>+4352(SB), Y6, Y7
+	VFMADD213PD pool<>+4480(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VMOVUPD 152(SP), Y5
+	VSUBPD  Y5, Y4, Y4
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y5
+	VMULPD    pool<>+4736(SB), Y3, Y6
+	VCMPPD    $0x12, Y3, Y5, Y3
+	VCMPPD    $0x12, Y6, Y2, Y2
+	VANDPD    Y2, Y3, Y3
+	VBLENDVPD Y3, Y7, Y4, Y4
+	VMOVSD    X4, (AX)
+
+d_r8onext:
+	LEAQ (DX)(DI*8), DX
+	LEAQ (CX)(DI*8), CX
+	ADDQ $0x00000008, AX
+	ADDQ $0x00000004, BX
+	DECQ SI
+	DECQ 112(SP)
+	JMP  d_r8solo
+
+d_r8oignored:
+	MOVQ   $0x00000000, (AX)
+	MOVQ   DI, R8
+	MOVQ   CX, R11
+	VXORPS Y2, Y2, Y2
+
+d_r8ozero_loop:
+	CMPQ    R8, $0x00000010
+	JL      d_r8ozero_one
+	VMOVUPD Y2, (R11)
+	VMOVUPD Y2, 32(R11)
+	VMOVUPD Y2, 64(R11)
+	VMOVUPD Y2, 96(R11)
+	ADDQ    $0x00000080, R11
+	SUBQ    $0x00000010, R8
+	JMP     d_r8ozero_loop
+
+d_r8ozero_one:
+	CMPQ    R8, $0x00000004
+	JL      d_r8ozero_tail
+	VMOVUPD Y2, (R11)
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000004, R8
+	JMP     d_r8ozero_one
+
+d_r8ozero_tail:
+	TESTQ      R8, R8
+	JE         d_r8ozero_done
+	VMASKMOVPD Y2, Y0, (R11)
+
+d_r8ozero_done:
+	JMP d_r8onext
+
+d_r8ospecial:
+	VMOVSD pool<>+5120(SB), X2
+	VMOVSD X2, (AX)
+	JMP    d_r8onext
+
+d_r8skip:
+	// Longer rows are not this function's (see rowsPart.cols).
+done:
+	VZEROUPPER
+	RET
+
+// func crossEntropyLossScratch7F64AVX2(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
+// Requires: AVX, AVX2, FMA3
+TEXT ·crossEntropyLossScratch7F64AVX2(SB), $1872-112
+	MOVQ loss_base+0(FP), AX
+	MOVQ ds_base+24(FP), CX
+	MOVQ logits_base+48(FP), CX
+	MOVQ labels_base+72(FP), DX
+	MOVQ labels_len+80(FP), BX
+	MOVQ cols+96(FP), SI
+
+	// The row-tail mask depends only on cols.
+	MOVQ    SI, DI
+	ANDQ    $0x00000003, DI
+	SHLQ    $0x03, DI
+	NEGQ    DI
+	LEAQ    masktab<>+0(SB), R8
+	VMOVDQU 32(R8)(DI*1), Y0
+
+	// The next row's data, prefetched by the exp pass (see prefetchRowBytes).
+	MOVQ SI, DI
+	SHLQ $0x03, DI
+	CMPQ DI, $0x00040000
+	JBE  pfnext
+	XORQ DI, DI
+
+pfnext:
+	// Rows of 7 float64 vectors, the last masked: resident.
+	CMPQ    SI, $0x0000001c
+	JA      l_r7skip
+	MOVQ    SI, DI
+	SUBQ    $0x00000018, DI
+	SHLQ    $0x03, DI
+	NEGQ    DI
+	LEAQ    masktab<>+0(SB), R8
+	VMOVDQU 32(R8)(DI*1), Y0
+	MOVQ    SI, R8
+	SHLQ    $0x03, R8
+	LEAQ    (R8)(R8*2), R9
+	MOVQ    $0x00000000, 408(SP)
+
+l_r7groups:
+	CMPQ  BX, $0x04
+	JL    l_r7rest
+	MOVL  (DX), DI
+	ORL   4(DX), DI
+	ORL   8(DX), DI
+	ORL   12(DX), DI
+	TESTL DI, DI
+	JS    l_r7bail
+	LEAQ  (CX)(R9*1), DI
+
+	// Load the rows, each target's lane (and the tail's) -Inf, to the
+	// scratch block; the others' max.
+	LEAQ         416(SP), R10
+	ADDQ         $0x3f, R10
+	ANDQ         $-64, R10
+	VPBROADCASTD (DX), Y1
+	VMOVUPD      (CX), Y2
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
+	VBLENDVPD    Y3, pool<>+6656(SB), Y2, Y2
+	VMOVUPD      Y2, (R10)
+	VMOVUPD      32(CX), Y3
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 32(R10)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      64(CX), Y3
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 64(R10)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      96(CX), Y3
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 96(R10)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      128(CX), Y3
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 128(R10)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      160(CX), Y3
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 160(R10)
+	VMAXPD       Y3, Y2, Y2
+	VMASKMOVPD   192(CX), Y0, Y3
+	VMOVUPD      pool<>+6656(SB), Y4
+	VBLENDVPD    Y0, Y3, Y4, Y3
+	VPCMPEQQ     xres64y_cols6<>+0(SB), Y1, Y1
+	VBLENDVPD    Y1, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 192(R10)
+	VMAXPD       Y3, Y2, Y1
+	VPBROADCASTD 4(DX), Y2
+	VMOVUPD      (CX)(R8*1), Y3
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 224(R10)
+	VMOVUPD      32(CX)(R8*1), Y4
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 256(R10)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      64(CX)(R8*1), Y4
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 288(R10)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      96(CX)(R8*1), Y4
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 320(R10)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      128(CX)(R8*1), Y4
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 352(R10)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      160(CX)(R8*1), Y4
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 384(R10)
+	VMAXPD       Y4, Y3, Y3
+	VMASKMOVPD   192(CX)(R8*1), Y0, Y4
+	VMOVUPD      pool<>+6656(SB), Y5
+	VBLENDVPD    Y0, Y4, Y5, Y4
+	VPCMPEQQ     xres64y_cols6<>+0(SB), Y2, Y2
+	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 416(R10)
+	VMAXPD       Y4, Y3, Y2
+	VPBROADCASTD 8(DX), Y3
+	VMOVUPD      (CX)(R8*2), Y4
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y3, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 448(R10)
+	VMOVUPD      32(CX)(R8*2), Y5
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 480(R10)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      64(CX)(R8*2), Y5
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 512(R10)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      96(CX)(R8*2), Y5
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 544(R10)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      128(CX)(R8*2), Y5
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 576(R10)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      160(CX)(R8*2), Y5
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 608(R10)
+	VMAXPD       Y5, Y4, Y4
+	VMASKMOVPD   192(CX)(R8*2), Y0, Y5
+	VMOVUPD      pool<>+6656(SB), Y6
+	VBLENDVPD    Y0, Y5, Y6, Y5
+	VPCMPEQQ     xres64y_cols6<>+0(SB), Y3, Y3
+	VBLENDVPD    Y3, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 640(R10)
+	VMAXPD       Y5, Y4, Y3
+	VPBROADCASTD 12(DX), Y4
+	VMOVUPD      (DI), Y5
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y4, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 672(R10)
+	VMOVUPD      32(DI), Y6
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 704(R10)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      64(DI), Y6
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 736(R10)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      96(DI), Y6
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 768(R10)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      128(DI), Y6
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 800(R10)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      160(DI), Y6
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 832(R10)
+	VMAXPD       Y6, Y5, Y5
+	VMASKMOVPD   192(DI), Y0, Y6
+	VMOVUPD      pool<>+6656(SB), Y7
+	VBLENDVPD    Y0, Y6, Y7, Y6
+	VPCMPEQQ     xres64y_cols6<>+0(SB), Y4, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 864(R10)
+	VMAXPD       Y6, Y5, Y4
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y3, Y1, Y5
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VMAXPD     Y5, Y1, Y1
+	VPERM2F128 $0x20, Y4, Y2, Y3
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VMAXPD     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y1, Y3
+	VUNPCKHPD  Y2, Y1, Y1
+	VMAXPD     Y3, Y1, Y1
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (DX), R10
+	LEAQ         (CX)(R10*8), R10
+	VBROADCASTSD (R10), Y2
+	MOVLQSX      4(DX), R10
+	LEAQ         (CX)(R10*8), R10
+	VBROADCASTSD (R10)(R8*1), Y3
+	MOVLQSX      8(DX), R10
+	LEAQ         (CX)(R10*8), R10
+	VBROADCASTSD (R10)(R8*2), Y4
+	MOVLQSX      12(DX), R10
+	LEAQ         (DI)(R10*8), R10
+	VBROADCASTSD (R10), Y5
+	VBLENDPD     $0x0a, Y3, Y2, Y2
+	VBLENDPD     $0x0a, Y5, Y4, Y4
+	VBLENDPD     $0x0c, Y4, Y2, Y2
+	VMAXPD       Y2, Y1, Y3
+
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
+	VSUBPD  Y3, Y1, Y1
+	VMOVUPD pool<>+9344(SB), Y4
+	VCMPPD  $0x16, Y1, Y4, Y1
+	VPTEST  Y1, Y1
+	JNE     l_r7bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y3, Y1
+	VPCMPEQQ pool<>+6784(SB), Y1, Y1
+	VPTEST   Y1, Y1
+	JNE      l_r7bail
+	VMOVUPD  pool<>+9472(SB), Y1
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.
+	VSUBPD  Y3, Y2, Y2
+	VMOVUPD Y2, 152(SP)
+	VMOVUPD Y3, 184(SP)
+	VMOVAPD Y2, Y2
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y2, Y1, Y2
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y2, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y4
+	VMOVUPD     Y2, Y2
+	VFMADD231PD pool<>+7296(SB), Y4, Y2
+	VFMADD231PD pool<>+7424(SB), Y4, Y2
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y4
+	VFMADD213PD pool<>+7680(SB), Y2, Y4
+	VFMADD213PD pool<>+7808(SB), Y2, Y4
+	VFMADD213PD pool<>+7936(SB), Y2, Y4
+	VFMADD213PD pool<>+8064(SB), Y2, Y4
+	VFMADD213PD pool<>+8192(SB), Y2, Y4
+	VFMADD213PD pool<>+8320(SB), Y2, Y4
+	VFMADD213PD pool<>+8448(SB), Y2, Y4
+	VFMADD213PD pool<>+8576(SB), Y2, Y4
+	VMULPD      Y2, Y2, Y5
+	VFMADD213PD Y2, Y5, Y4
+	VADDPD      pool<>+2432(SB), Y4, Y4
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y3, Y3
+	VPADDQ  pool<>+2432(SB), Y3, Y3
+	VMULPD  Y3, Y4, Y2
+	VMOVUPD Y2, 120(SP)
+	LEAQ    416(SP), DI
+	ADDQ    $0x3f, DI
+	ANDQ    $-64, DI
+
+	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
+	VBROADCASTSD 184(SP), Y2
+	VMOVUPD      (DI), Y3
+	VSUBPD       Y2, Y3, Y3
+	VMOVUPD      32(DI), Y4
+	VSUBPD       Y2, Y4, Y4
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y1, Y3
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y3, Y5
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VSUBPD      pool<>+7040(SB), Y5, Y7
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y7, Y3
+	VFMADD231PD pool<>+7424(SB), Y7, Y3
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VMOVUPD     pool<>+7552(SB), Y8
+	VFMADD213PD pool<>+7680(SB), Y3, Y7
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y3, Y7
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y3, Y7
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y3, Y7
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y3, Y7
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y3, Y7
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y3, Y7
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y3, Y7
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VMULPD      Y3, Y3, Y9
+	VFMADD213PD Y3, Y9, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+	VMULPD      Y4, Y4, Y3
+	VFMADD213PD Y4, Y3, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y5, Y5
+	VPADDQ  pool<>+2432(SB), Y5, Y5
+	VMULPD  Y5, Y7, Y3
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VADDPD  Y4, Y3, Y3
+	VMOVUPD 64(DI), Y4
+	VSUBPD  Y2, Y4, Y4
+	VMOVUPD 96(DI), Y5
+	VSUBPD  Y2, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VADDPD  Y4, Y3, Y3
+	VADDPD  Y5, Y3, Y3
+	VMOVUPD 128(DI), Y4
+	VSUBPD  Y2, Y4, Y4
+	VMOVUPD 160(DI), Y5
+	VSUBPD  Y2, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VADDPD  Y4, Y3, Y3
+	VADDPD  Y5, Y3, Y3
+	VMOVUPD 192(DI), Y4
+	VSUBPD  Y2, Y4, Y4
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y4, Y2
+	VSUBPD      pool<>+7040(SB), Y2, Y5
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y5, Y4
+	VFMADD231PD pool<>+7424(SB), Y5, Y4
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y5
+	VFMADD213PD pool<>+7680(SB), Y4, Y5
+	VFMADD213PD pool<>+7808(SB), Y4, Y5
+	VFMADD213PD pool<>+7936(SB), Y4, Y5
+	VFMADD213PD pool<>+8064(SB), Y4, Y5
+	VFMADD213PD pool<>+8192(SB), Y4, Y5
+	VFMADD213PD pool<>+8320(SB), Y4, Y5
+	VFMADD213PD pool<>+8448(SB), Y4, Y5
+	VFMADD213PD pool<>+8576(SB), Y4, Y5
+	VMULPD      Y4, Y4, Y6
+	VFMADD213PD Y4, Y6, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y2, Y2
+	VPADDQ       pool<>+2432(SB), Y2, Y2
+	VMULPD       Y2, Y5, Y4
+	VADDPD       Y4, Y3, Y2
+	VBROADCASTSD 192(SP), Y3
+	VMOVUPD      224(DI), Y4
+	VSUBPD       Y3, Y4, Y4
+	VMOVUPD      256(DI), Y5
+	VSUBPD       Y3, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD 288(DI), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 320(DI), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VADDPD  Y5, Y4, Y4
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD 352(DI), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 384(DI), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VADDPD  Y5, Y4, Y4
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD 416(DI), Y5
+	VSUBPD  Y3, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y5, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y6
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y6, Y5
+	VFMADD231PD pool<>+7424(SB), Y6, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y6
+	VFMADD213PD pool<>+7680(SB), Y5, Y6
+	VFMADD213PD pool<>+7808(SB), Y5, Y6
+	VFMADD213PD pool<>+7936(SB), Y5, Y6
+	VFMADD213PD pool<>+8064(SB), Y5, Y6
+	VFMADD213PD pool<>+8192(SB), Y5, Y6
+	VFMADD213PD pool<>+8320(SB), Y5, Y6
+	VFMADD213PD pool<>+8448(SB), Y5, Y6
+	VFMADD213PD pool<>+8576(SB), Y5, Y6
+	VMULPD      Y5, Y5, Y7
+	VFMADD213PD Y5, Y7, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y3, Y3
+	VPADDQ       pool<>+2432(SB), Y3, Y3
+	VMULPD       Y3, Y6, Y5
+	VADDPD       Y5, Y4, Y3
+	VBROADCASTSD 200(SP), Y4
+	VMOVUPD      448(DI), Y5
+	VSUBPD       Y4, Y5, Y5
+	VMOVUPD      480(DI), Y6
+	VSUBPD       Y4, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VADDPD  Y6, Y5, Y5
+	VMOVUPD 512(DI), Y6
+	VSUBPD  Y4, Y6, Y6
+	VMOVUPD 544(DI), Y7
+	VSUBPD  Y4, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VADDPD  Y6, Y5, Y5
+	VADDPD  Y7, Y5, Y5
+	VMOVUPD 576(DI), Y6
+	VSUBPD  Y4, Y6, Y6
+	VMOVUPD 608(DI), Y7
+	VSUBPD  Y4, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VADDPD  Y6, Y5, Y5
+	VADDPD  Y7, Y5, Y5
+	VMOVUPD 640(DI), Y6
+	VSUBPD  Y4, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y6, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y7
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y7, Y6
+	VFMADD231PD pool<>+7424(SB), Y7, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y6, Y7
+	VFMADD213PD pool<>+7808(SB), Y6, Y7
+	VFMADD213PD pool<>+7936(SB), Y6, Y7
+	VFMADD213PD pool<>+8064(SB), Y6, Y7
+	VFMADD213PD pool<>+8192(SB), Y6, Y7
+	VFMADD213PD pool<>+8320(SB), Y6, Y7
+	VFMADD213PD pool<>+8448(SB), Y6, Y7
+	VFMADD213PD pool<>+8576(SB), Y6, Y7
+	VMULPD      Y6, Y6, Y8
+	VFMADD213PD Y6, Y8, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y4, Y4
+	VPADDQ       pool<>+2432(SB), Y4, Y4
+	VMULPD       Y4, Y7, Y6
+	VADDPD       Y6, Y5, Y4
+	VBROADCASTSD 208(SP), Y5
+	VMOVUPD      672(DI), Y6
+	VSUBPD       Y5, Y6, Y6
+	VMOVUPD      704(DI), Y7
+	VSUBPD       Y5, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VADDPD  Y7, Y6, Y6
+	VMOVUPD 736(DI), Y7
+	VSUBPD  Y5, Y7, Y7
+	VMOVUPD 768(DI), Y8
+	VSUBPD  Y5, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VMAXPD      Y8, Y1, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VMULPD      Y7, Y7, Y13
+	VFMADD213PD Y7, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VADDPD  Y7, Y6, Y6
+	VADDPD  Y8, Y6, Y6
+	VMOVUPD 800(DI), Y7
+	VSUBPD  Y5, Y7, Y7
+	VMOVUPD 832(DI), Y8
+	VSUBPD  Y5, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VMAXPD      Y8, Y1, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VMULPD      Y7, Y7, Y13
+	VFMADD213PD Y7, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VADDPD  Y7, Y6, Y6
+	VADDPD  Y8, Y6, Y6
+	VMOVUPD 864(DI), Y7
+	VSUBPD  Y5, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y1
+	VFMADD231PD pool<>+7168(SB), Y7, Y1
+	VSUBPD      pool<>+7040(SB), Y1, Y5
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y5, Y7
+	VFMADD231PD pool<>+7424(SB), Y5, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y5
+	VFMADD213PD pool<>+7680(SB), Y7, Y5
+	VFMADD213PD pool<>+7808(SB), Y7, Y5
+	VFMADD213PD pool<>+7936(SB), Y7, Y5
+	VFMADD213PD pool<>+8064(SB), Y7, Y5
+	VFMADD213PD pool<>+8192(SB), Y7, Y5
+	VFMADD213PD pool<>+8320(SB), Y7, Y5
+	VFMADD213PD pool<>+8448(SB), Y7, Y5
+	VFMADD213PD pool<>+8576(SB), Y7, Y5
+	VMULPD      Y7, Y7, Y8
+	VFMADD213PD Y7, Y8, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y1, Y1
+	VPADDQ pool<>+2432(SB), Y1, Y1
+	VMULPD Y1, Y5, Y7
+	VADDPD Y7, Y6, Y1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y4, Y2, Y5
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VADDPD     Y5, Y2, Y2
+	VPERM2F128 $0x20, Y1, Y3, Y4
+	VPERM2F128 $0x31, Y1, Y3, Y1
+	VADDPD     Y4, Y1, Y1
+	VUNPCKLPD  Y1, Y2, Y3
+	VUNPCKHPD  Y1, Y2, Y1
+	VADDPD     Y3, Y1, Y1
+	VMOVUPD    120(SP), Y2
+	VMOVUPD    152(SP), Y3
+	CMPQ       408(SP), $0x00
+	JE         l_r7gnopend
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y4
+	VMOVUPD 280(SP), Y5
+	VMOVUPD 344(SP), Y6
+	VADDPD  Y5, Y4, Y7
+	VMOVAPD Y7, Y7
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y7, Y8
+	VPCMPGTQ pool<>+1920(SB), Y8, Y9
+	VPADDQ   pool<>+2048(SB), Y9, Y10
+	VPSLLQ   $0x34, Y10, Y10
+	VORPD    Y10, Y8, Y8
+	VPSRLQ   $0x34, Y7, Y10
+	VPSUBQ   Y9, Y10, Y10
+	VORPD    pool<>+2176(SB), Y10, Y10
+	VSUBPD   pool<>+2304(SB), Y10, Y10
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y8, Y9
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VDIVPD      Y8, Y9, Y9
+	VMULPD      Y9, Y9, Y8
+	VMOVUPD     pool<>+8704(SB), Y11
+	VFMADD213PD pool<>+8832(SB), Y8, Y11
+	VFMADD213PD pool<>+8960(SB), Y8, Y11
+	VFMADD213PD pool<>+9088(SB), Y8, Y11
+	VFMADD213PD pool<>+9216(SB), Y8, Y11
+	VFMADD213PD pool<>+2560(SB), Y8, Y11
+	VFMADD213PD pool<>+2688(SB), Y8, Y11
+	VFMADD213PD pool<>+2816(SB), Y8, Y11
+	VFMADD213PD pool<>+2944(SB), Y8, Y11
+	VFMADD213PD pool<>+3072(SB), Y8, Y11
+	VMULPD      Y9, Y11, Y11
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y10, Y11
+	VFMADD231PD pool<>+3328(SB), Y10, Y11
+	VXORPD      Y9, Y9, Y9
+	VFMADD231PD Y9, Y7, Y11
+	VMOVAPD     Y11, Y7
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y4, Y4, Y8
+	VADDPD      Y5, Y8, Y8
+	VDIVPD      Y8, Y5, Y8
+	VMULPD      Y8, Y8, Y9
+	VMOVUPD     pool<>+6016(SB), Y10
+	VFMADD213PD pool<>+6144(SB), Y9, Y10
+	VFMADD213PD pool<>+6272(SB), Y9, Y10
+	VFMADD213PD pool<>+6400(SB), Y9, Y10
+	VFMADD213PD pool<>+6528(SB), Y9, Y10
+	VFMADD213PD pool<>+4096(SB), Y9, Y10
+	VFMADD213PD pool<>+4224(SB), Y9, Y10
+	VFMADD213PD pool<>+4352(SB), Y9, Y10
+	VFMADD213PD pool<>+4480(SB), Y9, Y10
+	VMULPD      Y9, Y10, Y10
+	VADDPD      Y8, Y8, Y8
+	VFMADD213PD Y8, Y8, Y10
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y6, Y7, Y6
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y7
+	VMULPD    pool<>+4736(SB), Y4, Y8
+	VCMPPD    $0x12, Y4, Y7, Y4
+	VCMPPD    $0x12, Y8, Y5, Y5
+	VANDPD    Y5, Y4, Y4
+	VBLENDVPD Y4, Y10, Y6, Y6
+	VMOVUPD   Y6, -32(AX)
+
+l_r7gnopend:
+	// This group's losses pending.
+	VMOVUPD Y2, 216(SP)
+	VMOVUPD Y1, 280(SP)
+	VMOVUPD Y3, 344(SP)
+	MOVQ    $0x00000001, 408(SP)
+	LEAQ    (CX)(R8*4), CX
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000010, DX
+	SUBQ    $0x04, BX
+	JMP     l_r7groups
+
+l_r7bail:
+	MOVQ $0x00000004, 112(SP)
+	JMP  l_r7flush
+
+l_r7rest:
+	MOVQ BX, 112(SP)
+
+l_r7flush:
+	CMPQ 408(SP), $0x00
+	JE   l_r7solo
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y1
+	VMOVUPD 280(SP), Y2
+	VMOVUPD 344(SP), Y3
+	VADDPD  Y2, Y1, Y4
+	VMOVAPD Y4, Y4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y4, Y5
+	VPCMPGTQ pool<>+1920(SB), Y5, Y6
+	VPADDQ   pool<>+2048(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+2176(SB), Y7, Y7
+	VSUBPD   pool<>+2304(SB), Y7, Y7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y5, Y6
+	VADDPD      pool<>+2432(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+8704(SB), Y8
+	VFMADD213PD pool<>+8832(SB), Y5, Y8
+	VFMADD213PD pool<>+8960(SB), Y5, Y8
+	VFMADD213PD pool<>+9088(SB), Y5, Y8
+	VFMADD213PD pool<>+9216(SB), Y5, Y8
+	VFMADD213PD pool<>+2560(SB), Y5, Y8
+	VFMADD213PD pool<>+2688(SB), Y5, Y8
+	VFMADD213PD pool<>+2816(SB), Y5, Y8
+	VFMADD213PD pool<>+2944(SB), Y5, Y8
+	VFMADD213PD pool<>+3072(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
+	VFMADD231PD pool<>+3328(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y5
+	VADDPD      Y2, Y5, Y5
+	VDIVPD      Y5, Y2, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD213PD pool<>+6144(SB), Y6, Y7
+	VFMADD213PD pool<>+6272(SB), Y6, Y7
+	VFMADD213PD pool<>+6400(SB), Y6, Y7
+	VFMADD213PD pool<>+6528(SB), Y6, Y7
+	VFMADD213PD pool<>+4096(SB), Y6, Y7
+	VFMADD213PD pool<>+4224(SB), Y6, Y7
+	VFMADD213PD pool<>+4352(SB), Y6, Y7
+	VFMADD213PD pool<>+4480(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y3, Y4, Y3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y4
+	VMULPD    pool<>+4736(SB), Y1, Y5
+	VCMPPD    $0x12, Y1, Y4, Y1
+	VCMPPD    $0x12, Y5, Y2, Y2
+	VANDPD    Y2, Y1, Y1
+	VBLENDVPD Y1, Y7, Y3, Y3
+	VMOVUPD   Y3, -32(AX)
+	MOVQ      $0x00000000, 408(SP)
+
+l_r7solo:
+	CMPQ  112(SP), $0x00
+	JNE   l_r7one
+	TESTQ BX, BX
+	JE    done
+	JMP   l_r7groups
+
+l_r7one:
+	MOVLQSX (DX), DI
+	TESTQ   DI, DI
+	JS      l_r7oignored
+
+	// Load the rows, each target's lane (and the tail's) -Inf, to the
+	// scratch block; the others' max.
+	LEAQ         416(SP), DI
+	ADDQ         $0x3f, DI
+	ANDQ         $-64, DI
+	VPBROADCASTD (DX), Y1
+	VMOVUPD      (CX), Y2
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
+	VBLENDVPD    Y3, pool<>+6656(SB), Y2, Y2
+	VMOVUPD      Y2, (DI)
+	VMOVUPD      32(CX), Y3
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 32(DI)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      64(CX), Y3
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 64(DI)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      96(CX), Y3
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 96(DI)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      128(CX), Y3
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 128(DI)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      160(CX), Y3
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 160(DI)
+	VMAXPD       Y3, Y2, Y2
+	VMASKMOVPD   192(CX), Y0, Y3
+	VMOVUPD      pool<>+6656(SB), Y4
+	VBLENDVPD    Y0, Y3, Y4, Y3
+	VPCMPEQQ     xres64y_cols6<>+0(SB), Y1, Y1
+	VBLENDVPD    Y1, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 192(DI)
+	VMAXPD       Y3, Y2, Y1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y3
+	VMAXPD     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VMAXPD     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y3, Y2
+	VUNPCKHPD  Y1, Y3, Y1
+	VMAXPD     Y2, Y1, Y1
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (DX), DI
+	VBROADCASTSD (CX)(DI*8), Y2
+	VMAXPD       Y2, Y1, Y3
+
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
+	VSUBPD  Y3, Y1, Y1
+	VMOVUPD pool<>+9344(SB), Y4
+	VCMPPD  $0x16, Y1, Y4, Y1
+	VPTEST  Y1, Y1
+	JNE     l_r7ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y3, Y1
+	VPCMPEQQ pool<>+6784(SB), Y1, Y1
+	VPTEST   Y1, Y1
+	JNE      l_r7ospecial
+	VMOVUPD  pool<>+9472(SB), Y1
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.
+	VSUBPD  Y3, Y2, Y2
+	VMOVUPD Y2, 152(SP)
+	VMOVUPD Y3, 184(SP)
+	VMOVAPD Y2, Y2
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y2, Y1, Y2
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y2, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y4
+	VMOVUPD     Y2, Y2
+	VFMADD231PD pool<>+7296(SB), Y4, Y2
+	VFMADD231PD pool<>+7424(SB), Y4, Y2
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y4
+	VFMADD213PD pool<>+7680(SB), Y2, Y4
+	VFMADD213PD pool<>+7808(SB), Y2, Y4
+	VFMADD213PD pool<>+7936(SB), Y2, Y4
+	VFMADD213PD pool<>+8064(SB), Y2, Y4
+	VFMADD213PD pool<>+8192(SB), Y2, Y4
+	VFMADD213PD pool<>+8320(SB), Y2, Y4
+	VFMADD213PD pool<>+8448(SB), Y2, Y4
+	VFMADD213PD pool<>+8576(SB), Y2, Y4
+	VMULPD      Y2, Y2, Y5
+	VFMADD213PD Y2, Y5, Y4
+	VADDPD      pool<>+2432(SB), Y4, Y4
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y3, Y3
+	VPADDQ  pool<>+2432(SB), Y3, Y3
+	VMULPD  Y3, Y4, Y2
+	VMOVUPD Y2, 120(SP)
+	LEAQ    416(SP), DI
+	ADDQ    $0x3f, DI
+	ANDQ    $-64, DI
+
+	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
+	VBROADCASTSD 184(SP), Y2
+	VMOVUPD      (DI), Y3
+	VSUBPD       Y2, Y3, Y3
+	VMOVUPD      32(DI), Y4
+	VSUBPD       Y2, Y4, Y4
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y1, Y3
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y3, Y5
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VSUBPD      pool<>+7040(SB), Y5, Y7
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y7, Y3
+	VFMADD231PD pool<>+7424(SB), Y7, Y3
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VMOVUPD     pool<>+7552(SB), Y8
+	VFMADD213PD pool<>+7680(SB), Y3, Y7
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y3, Y7
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y3, Y7
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y3, Y7
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y3, Y7
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y3, Y7
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y3, Y7
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y3, Y7
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VMULPD      Y3, Y3, Y9
+	VFMADD213PD Y3, Y9, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+	VMULPD      Y4, Y4, Y3
+	VFMADD213PD Y4, Y3, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y5, Y5
+	VPADDQ  pool<>+2432(SB), Y5, Y5
+	VMULPD  Y5, Y7, Y3
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VADDPD  Y4, Y3, Y3
+	VMOVUPD 64(DI), Y4
+	VSUBPD  Y2, Y4, Y4
+	VMOVUPD 96(DI), Y5
+	VSUBPD  Y2, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VADDPD  Y4, Y3, Y3
+	VADDPD  Y5, Y3, Y3
+	VMOVUPD 128(DI), Y4
+	VSUBPD  Y2, Y4, Y4
+	VMOVUPD 160(DI), Y5
+	VSUBPD  Y2, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VADDPD  Y4, Y3, Y3
+	VADDPD  Y5, Y3, Y3
+	VMOVUPD 192(DI), Y4
+	VSUBPD  Y2, Y4, Y4
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y1
+	VFMADD231PD pool<>+7168(SB), Y4, Y1
+	VSUBPD      pool<>+7040(SB), Y1, Y2
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y2, Y4
+	VFMADD231PD pool<>+7424(SB), Y2, Y4
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y2
+	VFMADD213PD pool<>+7680(SB), Y4, Y2
+	VFMADD213PD pool<>+7808(SB), Y4, Y2
+	VFMADD213PD pool<>+7936(SB), Y4, Y2
+	VFMADD213PD pool<>+8064(SB), Y4, Y2
+	VFMADD213PD pool<>+8192(SB), Y4, Y2
+	VFMADD213PD pool<>+8320(SB), Y4, Y2
+	VFMADD213PD pool<>+8448(SB), Y4, Y2
+	VFMADD213PD pool<>+8576(SB), Y4, Y2
+	VMULPD      Y4, Y4, Y5
+	VFMADD213PD Y4, Y5, Y2
+	VADDPD      pool<>+2432(SB), Y2, Y2
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y1, Y1
+	VPADDQ pool<>+2432(SB), Y1, Y1
+	VMULPD Y1, Y2, Y4
+	VADDPD Y4, Y3, Y1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y3
+	VADDPD     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VADDPD     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y3, Y2
+	VUNPCKHPD  Y1, Y3, Y1
+	VADDPD     Y2, Y1, Y1
+	VMOVUPD    120(SP), Y2
+	VADDPD     Y1, Y2, Y3
+	VMOVAPD    Y3, Y3
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y3, Y4
+	VPCMPGTQ pool<>+1920(SB), Y4, Y5
+	VPADDQ   pool<>+2048(SB), Y5, Y6
+	VPSLLQ   $0x34, Y6, Y6
+	VORPD    Y6, Y4, Y4
+	VPSRLQ   $0x34, Y3, Y6
+	VPSUBQ   Y5, Y6, Y6
+	VORPD    pool<>+2176(SB), Y6, Y6
+	VSUBPD   pool<>+2304(SB), Y6, Y6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y4, Y5
+	VADDPD      pool<>+2432(SB), Y4, Y4
+	VDIVPD      Y4, Y5, Y5
+	VMULPD      Y5, Y5, Y4
+	VMOVUPD     pool<>+8704(SB), Y7
+	VFMADD213PD pool<>+8832(SB), Y4, Y7
+	VFMADD213PD pool<>+8960(SB), Y4, Y7
+	VFMADD213PD pool<>+9088(SB), Y4, Y7
+	VFMADD213PD pool<>+9216(SB), Y4, Y7
+	VFMADD213PD pool<>+2560(SB), Y4, Y7
+	VFMADD213PD pool<>+2688(SB), Y4, Y7
+	VFMADD213PD pool<>+2816(SB), Y4, Y7
+	VFMADD213PD pool<>+2944(SB), Y4, Y7
+	VFMADD213PD pool<>+3072(SB), Y4, Y7
+	VMULPD      Y5, Y7, Y7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y6, Y7
+	VFMADD231PD pool<>+3328(SB), Y6, Y7
+	VXORPD      Y5, Y5, Y5
+	VFMADD231PD Y5, Y3, Y7
+	VMOVAPD     Y7, Y3
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y2, Y2, Y4
+	VADDPD      Y1, Y4, Y4
+	VDIVPD      Y4, Y1, Y4
+	VMULPD      Y4, Y4, Y5
+	VMOVUPD     pool<>+6016(SB), Y6
+	VFMADD213PD pool<>+6144(SB), Y5, Y6
+	VFMADD213PD pool<>+6272(SB), Y5, Y6
+	VFMADD213PD pool<>+6400(SB), Y5, Y6
+	VFMADD213PD pool<>+6528(SB), Y5, Y6
+	VFMADD213PD pool<>+4096(SB), Y5, Y6
+	VFMADD213PD pool<>+4224(SB), Y5, Y6
+	VFMADD213PD pool<>+4352(SB), Y5, Y6
+	VFMADD213PD pool<>+4480(SB), Y5, Y6
+	VMULPD      Y5, Y6, Y6
+	VADDPD      Y4, Y4, Y4
+	VFMADD213PD Y4, Y4, Y6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VMOVUPD 152(SP), Y4
+	VSUBPD  Y4, Y3, Y3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y4
+	VMULPD    pool<>+4736(SB), Y2, Y5
+	VCMPPD    $0x12, Y2, Y4, Y2
+	VCMPPD    $0x12, Y5, Y1, Y1
+	VANDPD    Y1, Y2, Y2
+	VBLENDVPD Y2, Y6, Y3, Y3
+	VMOVSD    X3, (AX)
+
+l_r7onext:
+	LEAQ (CX)(SI*8), CX
+	ADDQ $0x00000008, AX
+	ADDQ $0x00000004, DX
+	DECQ BX
+	DECQ 112(SP)
+	JMP  l_r7solo
+
+l_r7oignored:
+	MOVQ $0x00000000, (AX)
+	JMP  l_r7onext
+
+l_r7ospecial:
+	VMOVSD pool<>+5120(SB), X1
+	VMOVSD X1, (AX)
+	JMP    l_r7onext
+
+l_r7skip:
+	// Rows of 8 float64 vectors, the last masked: resident.
+	CMPQ    SI, $0x00000020
+	JA      l_r8skip
+	MOVQ    SI, DI
+	SUBQ    $0x0000001c, DI
+	SHLQ    $0x03, DI
+	NEGQ    DI
+	LEAQ    masktab<>+0(SB), R8
+	VMOVDQU 32(R8)(DI*1), Y0
+	MOVQ    SI, R8
+	SHLQ    $0x03, R8
+	LEAQ    (R8)(R8*2), R9
+	MOVQ    $0x00000000, 408(SP)
+
+l_r8groups:
+	CMPQ  BX, $0x04
+	JL    l_r8rest
+	MOVL  (DX), DI
+	ORL   4(DX), DI
+	ORL   8(DX), DI
+	ORL   12(DX), DI
+	TESTL DI, DI
+	JS    l_r8bail
+	LEAQ  (CX)(R9*1), DI
+
+	// Load the rows, each target's lane (and the tail's) -Inf, to the
+	// scratch block; the others' max.
+	LEAQ         416(SP), R10
+	ADDQ         $0x3f, R10
+	ANDQ         $-64, R10
+	VPBROADCASTD (DX), Y1
+	VMOVUPD      (CX), Y2
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
+	VBLENDVPD    Y3, pool<>+6656(SB), Y2, Y2
+	VMOVUPD      Y2, (R10)
+	VMOVUPD      32(CX), Y3
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 32(R10)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      64(CX), Y3
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 64(R10)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      96(CX), Y3
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 96(R10)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      128(CX), Y3
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 128(R10)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      160(CX), Y3
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 160(R10)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      192(CX), Y3
+	VPCMPEQQ     xres64y_cols6<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 192(R10)
+	VMAXPD       Y3, Y2, Y2
+	VMASKMOVPD   224(CX), Y0, Y3
+	VMOVUPD      pool<>+6656(SB), Y4
+	VBLENDVPD    Y0, Y3, Y4, Y3
+	VPCMPEQQ     xres64y_cols7<>+0(SB), Y1, Y1
+	VBLENDVPD    Y1, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 224(R10)
+	VMAXPD       Y3, Y2, Y1
+	VPBROADCASTD 4(DX), Y2
+	VMOVUPD      (CX)(R8*1), Y3
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 256(R10)
+	VMOVUPD      32(CX)(R8*1), Y4
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 288(R10)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      64(CX)(R8*1), Y4
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 320(R10)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      96(CX)(R8*1), Y4
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 352(R10)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      128(CX)(R8*1), Y4
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 384(R10)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      160(CX)(R8*1), Y4
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 416(R10)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      192(CX)(R8*1), Y4
+	VPCMPEQQ     xres64y_cols6<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 448(R10)
+	VMAXPD       Y4, Y3, Y3
+	VMASKMOVPD   224(CX)(R8*1), Y0, Y4
+	VMOVUPD      pool<>+6656(SB), Y5
+	VBLENDVPD    Y0, Y4, Y5, Y4
+	VPCMPEQQ     xres64y_cols7<>+0(SB), Y2, Y2
+	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 480(R10)
+	VMAXPD       Y4, Y3, Y2
+	VPBROADCASTD 8(DX), Y3
+	VMOVUPD      (CX)(R8*2), Y4
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y3, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 512(R10)
+	VMOVUPD      32(CX)(R8*2), Y5
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 544(R10)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      64(CX)(R8*2), Y5
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 576(R10)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      96(CX)(R8*2), Y5
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 608(R10)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      128(CX)(R8*2), Y5
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 640(R10)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      160(CX)(R8*2), Y5
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 672(R10)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      192(CX)(R8*2), Y5
+	VPCMPEQQ     xres64y_cols6<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 704(R10)
+	VMAXPD       Y5, Y4, Y4
+	VMASKMOVPD   224(CX)(R8*2), Y0, Y5
+	VMOVUPD      pool<>+6656(SB), Y6
+	VBLENDVPD    Y0, Y5, Y6, Y5
+	VPCMPEQQ     xres64y_cols7<>+0(SB), Y3, Y3
+	VBLENDVPD    Y3, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 736(R10)
+	VMAXPD       Y5, Y4, Y3
+	VPBROADCASTD 12(DX), Y4
+	VMOVUPD      (DI), Y5
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y4, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 768(R10)
+	VMOVUPD      32(DI), Y6
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 800(R10)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      64(DI), Y6
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 832(R10)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      96(DI), Y6
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 864(R10)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      128(DI), Y6
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 896(R10)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      160(DI), Y6
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 928(R10)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      192(DI), Y6
+	VPCMPEQQ     xres64y_cols6<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 960(R10)
+	VMAXPD       Y6, Y5, Y5
+	VMASKMOVPD   224(DI), Y0, Y6
+	VMOVUPD      pool<>+6656(SB), Y7
+	VBLENDVPD    Y0, Y6, Y7, Y6
+	VPCMPEQQ     xres64y_cols7<>+0(SB), Y4, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 992(R10)
+	VMAXPD       Y6, Y5, Y4
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y3, Y1, Y5
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VMAXPD     Y5, Y1, Y1
+	VPERM2F128 $0x20, Y4, Y2, Y3
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VMAXPD     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y1, Y3
+	VUNPCKHPD  Y2, Y1, Y1
+	VMAXPD     Y3, Y1, Y1
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (DX), R10
+	LEAQ         (CX)(R10*8), R10
+	VBROADCASTSD (R10), Y2
+	MOVLQSX      4(DX), R10
+	LEAQ         (CX)(R10*8), R10
+	VBROADCASTSD (R10)(R8*1), Y3
+	MOVLQSX      8(DX), R10
+	LEAQ         (CX)(R10*8), R10
+	VBROADCASTSD (R10)(R8*2), Y4
+	MOVLQSX      12(DX), R10
+	LEAQ         (DI)(R10*8), R10
+	VBROADCASTSD (R10), Y5
+	VBLENDPD     $0x0a, Y3, Y2, Y2
+	VBLENDPD     $0x0a, Y5, Y4, Y4
+	VBLENDPD     $0x0c, Y4, Y2, Y2
+	VMAXPD       Y2, Y1, Y3
+
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
+	VSUBPD  Y3, Y1, Y1
+	VMOVUPD pool<>+9344(SB), Y4
+	VCMPPD  $0x16, Y1, Y4, Y1
+	VPTEST  Y1, Y1
+	JNE     l_r8bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y3, Y1
+	VPCMPEQQ pool<>+6784(SB), Y1, Y1
+	VPTEST   Y1, Y1
+	JNE      l_r8bail
+	VMOVUPD  pool<>+9472(SB), Y1
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.
+	VSUBPD  Y3, Y2, Y2
+	VMOVUPD Y2, 152(SP)
+	VMOVUPD Y3, 184(SP)
+	VMOVAPD Y2, Y2
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y2, Y1, Y2
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y2, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y4
+	VMOVUPD     Y2, Y2
+	VFMADD231PD pool<>+7296(SB), Y4, Y2
+	VFMADD231PD pool<>+7424(SB), Y4, Y2
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y4
+	VFMADD213PD pool<>+7680(SB), Y2, Y4
+	VFMADD213PD pool<>+7808(SB), Y2, Y4
+	VFMADD213PD pool<>+7936(SB), Y2, Y4
+	VFMADD213PD pool<>+8064(SB), Y2, Y4
+	VFMADD213PD pool<>+8192(SB), Y2, Y4
+	VFMADD213PD pool<>+8320(SB), Y2, Y4
+	VFMADD213PD pool<>+8448(SB), Y2, Y4
+	VFMADD213PD pool<>+8576(SB), Y2, Y4
+	VMULPD      Y2, Y2, Y5
+	VFMADD213PD Y2, Y5, Y4
+	VADDPD      pool<>+2432(SB), Y4, Y4
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y3, Y3
+	VPADDQ  pool<>+2432(SB), Y3, Y3
+	VMULPD  Y3, Y4, Y2
+	VMOVUPD Y2, 120(SP)
+	LEAQ    416(SP), DI
+	ADDQ    $0x3f, DI
+	ANDQ    $-64, DI
+
+	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
+	VBROADCASTSD 184(SP), Y2
+	VMOVUPD      (DI), Y3
+	VSUBPD       Y2, Y3, Y3
+	VMOVUPD      32(DI), Y4
+	VSUBPD       Y2, Y4, Y4
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y1, Y3
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y3, Y5
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VSUBPD      pool<>+7040(SB), Y5, Y7
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y7, Y3
+	VFMADD231PD pool<>+7424(SB), Y7, Y3
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VMOVUPD     pool<>+7552(SB), Y8
+	VFMADD213PD pool<>+7680(SB), Y3, Y7
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y3, Y7
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y3, Y7
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y3, Y7
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y3, Y7
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y3, Y7
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y3, Y7
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y3, Y7
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VMULPD      Y3, Y3, Y9
+	VFMADD213PD Y3, Y9, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+	VMULPD      Y4, Y4, Y3
+	VFMADD213PD Y4, Y3, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y5, Y5
+	VPADDQ  pool<>+2432(SB), Y5, Y5
+	VMULPD  Y5, Y7, Y3
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VADDPD  Y4, Y3, Y3
+	VMOVUPD 64(DI), Y4
+	VSUBPD  Y2, Y4, Y4
+	VMOVUPD 96(DI), Y5
+	VSUBPD  Y2, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VADDPD  Y4, Y3, Y3
+	VADDPD  Y5, Y3, Y3
+	VMOVUPD 128(DI), Y4
+	VSUBPD  Y2, Y4, Y4
+	VMOVUPD 160(DI), Y5
+	VSUBPD  Y2, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VADDPD  Y4, Y3, Y3
+	VADDPD  Y5, Y3, Y3
+	VMOVUPD 192(DI), Y4
+	VSUBPD  Y2, Y4, Y4
+	VMOVUPD 224(DI), Y5
+	VSUBPD  Y2, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y4, Y2
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y5, Y6
+	VSUBPD      pool<>+7040(SB), Y2, Y7
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y7, Y4
+	VFMADD231PD pool<>+7424(SB), Y7, Y4
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y8, Y5
+	VFMADD231PD pool<>+7424(SB), Y8, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VMOVUPD     pool<>+7552(SB), Y8
+	VFMADD213PD pool<>+7680(SB), Y4, Y7
+	VFMADD213PD pool<>+7680(SB), Y5, Y8
+	VFMADD213PD pool<>+7808(SB), Y4, Y7
+	VFMADD213PD pool<>+7808(SB), Y5, Y8
+	VFMADD213PD pool<>+7936(SB), Y4, Y7
+	VFMADD213PD pool<>+7936(SB), Y5, Y8
+	VFMADD213PD pool<>+8064(SB), Y4, Y7
+	VFMADD213PD pool<>+8064(SB), Y5, Y8
+	VFMADD213PD pool<>+8192(SB), Y4, Y7
+	VFMADD213PD pool<>+8192(SB), Y5, Y8
+	VFMADD213PD pool<>+8320(SB), Y4, Y7
+	VFMADD213PD pool<>+8320(SB), Y5, Y8
+	VFMADD213PD pool<>+8448(SB), Y4, Y7
+	VFMADD213PD pool<>+8448(SB), Y5, Y8
+	VFMADD213PD pool<>+8576(SB), Y4, Y7
+	VFMADD213PD pool<>+8576(SB), Y5, Y8
+	VMULPD      Y4, Y4, Y9
+	VFMADD213PD Y4, Y9, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y2, Y2
+	VPADDQ       pool<>+2432(SB), Y2, Y2
+	VMULPD       Y2, Y7, Y4
+	VPSLLQ       $0x34, Y6, Y6
+	VPADDQ       pool<>+2432(SB), Y6, Y6
+	VMULPD       Y6, Y8, Y5
+	VADDPD       Y4, Y3, Y2
+	VADDPD       Y5, Y2, Y2
+	VBROADCASTSD 192(SP), Y3
+	VMOVUPD      256(DI), Y4
+	VSUBPD       Y3, Y4, Y4
+	VMOVUPD      288(DI), Y5
+	VSUBPD       Y3, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD 320(DI), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 352(DI), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VADDPD  Y5, Y4, Y4
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD 384(DI), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 416(DI), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VADDPD  Y5, Y4, Y4
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD 448(DI), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 480(DI), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y5, Y3
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y6, Y7
+	VSUBPD      pool<>+7040(SB), Y3, Y8
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y8, Y5
+	VFMADD231PD pool<>+7424(SB), Y8, Y5
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y9, Y6
+	VFMADD231PD pool<>+7424(SB), Y9, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y5, Y8
+	VFMADD213PD pool<>+7680(SB), Y6, Y9
+	VFMADD213PD pool<>+7808(SB), Y5, Y8
+	VFMADD213PD pool<>+7808(SB), Y6, Y9
+	VFMADD213PD pool<>+7936(SB), Y5, Y8
+	VFMADD213PD pool<>+7936(SB), Y6, Y9
+	VFMADD213PD pool<>+8064(SB), Y5, Y8
+	VFMADD213PD pool<>+8064(SB), Y6, Y9
+	VFMADD213PD pool<>+8192(SB), Y5, Y8
+	VFMADD213PD pool<>+8192(SB), Y6, Y9
+	VFMADD213PD pool<>+8320(SB), Y5, Y8
+	VFMADD213PD pool<>+8320(SB), Y6, Y9
+	VFMADD213PD pool<>+8448(SB), Y5, Y8
+	VFMADD213PD pool<>+8448(SB), Y6, Y9
+	VFMADD213PD pool<>+8576(SB), Y5, Y8
+	VFMADD213PD pool<>+8576(SB), Y6, Y9
+	VMULPD      Y5, Y5, Y10
+	VFMADD213PD Y5, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y3, Y3
+	VPADDQ       pool<>+2432(SB), Y3, Y3
+	VMULPD       Y3, Y8, Y5
+	VPSLLQ       $0x34, Y7, Y7
+	VPADDQ       pool<>+2432(SB), Y7, Y7
+	VMULPD       Y7, Y9, Y6
+	VADDPD       Y5, Y4, Y3
+	VADDPD       Y6, Y3, Y3
+	VBROADCASTSD 200(SP), Y4
+	VMOVUPD      512(DI), Y5
+	VSUBPD       Y4, Y5, Y5
+	VMOVUPD      544(DI), Y6
+	VSUBPD       Y4, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VADDPD  Y6, Y5, Y5
+	VMOVUPD 576(DI), Y6
+	VSUBPD  Y4, Y6, Y6
+	VMOVUPD 608(DI), Y7
+	VSUBPD  Y4, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VADDPD  Y6, Y5, Y5
+	VADDPD  Y7, Y5, Y5
+	VMOVUPD 640(DI), Y6
+	VSUBPD  Y4, Y6, Y6
+	VMOVUPD 672(DI), Y7
+	VSUBPD  Y4, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VADDPD  Y6, Y5, Y5
+	VADDPD  Y7, Y5, Y5
+	VMOVUPD 704(DI), Y6
+	VSUBPD  Y4, Y6, Y6
+	VMOVUPD 736(DI), Y7
+	VSUBPD  Y4, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y6, Y4
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y7, Y8
+	VSUBPD      pool<>+7040(SB), Y4, Y9
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y9, Y6
+	VFMADD231PD pool<>+7424(SB), Y9, Y6
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y10, Y7
+	VFMADD231PD pool<>+7424(SB), Y10, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y6, Y9
+	VFMADD213PD pool<>+7680(SB), Y7, Y10
+	VFMADD213PD pool<>+7808(SB), Y6, Y9
+	VFMADD213PD pool<>+7808(SB), Y7, Y10
+	VFMADD213PD pool<>+7936(SB), Y6, Y9
+	VFMADD213PD pool<>+7936(SB), Y7, Y10
+	VFMADD213PD pool<>+8064(SB), Y6, Y9
+	VFMADD213PD pool<>+8064(SB), Y7, Y10
+	VFMADD213PD pool<>+8192(SB), Y6, Y9
+	VFMADD213PD pool<>+8192(SB), Y7, Y10
+	VFMADD213PD pool<>+8320(SB), Y6, Y9
+	VFMADD213PD pool<>+8320(SB), Y7, Y10
+	VFMADD213PD pool<>+8448(SB), Y6, Y9
+	VFMADD213PD pool<>+8448(SB), Y7, Y10
+	VFMADD213PD pool<>+8576(SB), Y6, Y9
+	VFMADD213PD pool<>+8576(SB), Y7, Y10
+	VMULPD      Y6, Y6, Y11
+	VFMADD213PD Y6, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y4, Y4
+	VPADDQ       pool<>+2432(SB), Y4, Y4
+	VMULPD       Y4, Y9, Y6
+	VPSLLQ       $0x34, Y8, Y8
+	VPADDQ       pool<>+2432(SB), Y8, Y8
+	VMULPD       Y8, Y10, Y7
+	VADDPD       Y6, Y5, Y4
+	VADDPD       Y7, Y4, Y4
+	VBROADCASTSD 208(SP), Y5
+	VMOVUPD      768(DI), Y6
+	VSUBPD       Y5, Y6, Y6
+	VMOVUPD      800(DI), Y7
+	VSUBPD       Y5, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VADDPD  Y7, Y6, Y6
+	VMOVUPD 832(DI), Y7
+	VSUBPD  Y5, Y7, Y7
+	VMOVUPD 864(DI), Y8
+	VSUBPD  Y5, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VMAXPD      Y8, Y1, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VMULPD      Y7, Y7, Y13
+	VFMADD213PD Y7, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VADDPD  Y7, Y6, Y6
+	VADDPD  Y8, Y6, Y6
+	VMOVUPD 896(DI), Y7
+	VSUBPD  Y5, Y7, Y7
+	VMOVUPD 928(DI), Y8
+	VSUBPD  Y5, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VMAXPD      Y8, Y1, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VMULPD      Y7, Y7, Y13
+	VFMADD213PD Y7, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VADDPD  Y7, Y6, Y6
+	VADDPD  Y8, Y6, Y6
+	VMOVUPD 960(DI), Y7
+	VSUBPD  Y5, Y7, Y7
+	VMOVUPD 992(DI), Y8
+	VSUBPD  Y5, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y7, Y5
+	VMAXPD      Y8, Y1, Y8
+	VMOVUPD     pool<>+7040(SB), Y1
+	VFMADD231PD pool<>+7168(SB), Y8, Y1
+	VSUBPD      pool<>+7040(SB), Y5, Y9
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y9, Y7
+	VFMADD231PD pool<>+7424(SB), Y9, Y7
+	VSUBPD      pool<>+7040(SB), Y1, Y10
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y10, Y8
+	VFMADD231PD pool<>+7424(SB), Y10, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y9
+	VFMADD213PD pool<>+7680(SB), Y8, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y9
+	VFMADD213PD pool<>+7808(SB), Y8, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y9
+	VFMADD213PD pool<>+7936(SB), Y8, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y9
+	VFMADD213PD pool<>+8064(SB), Y8, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y9
+	VFMADD213PD pool<>+8192(SB), Y8, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y9
+	VFMADD213PD pool<>+8320(SB), Y8, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y9
+	VFMADD213PD pool<>+8448(SB), Y8, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y9
+	VFMADD213PD pool<>+8576(SB), Y8, Y10
+	VMULPD      Y7, Y7, Y11
+	VFMADD213PD Y7, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y5, Y5
+	VPADDQ pool<>+2432(SB), Y5, Y5
+	VMULPD Y5, Y9, Y7
+	VPSLLQ $0x34, Y1, Y1
+	VPADDQ pool<>+2432(SB), Y1, Y1
+	VMULPD Y1, Y10, Y8
+	VADDPD Y7, Y6, Y1
+	VADDPD Y8, Y1, Y1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y4, Y2, Y5
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VADDPD     Y5, Y2, Y2
+	VPERM2F128 $0x20, Y1, Y3, Y4
+	VPERM2F128 $0x31, Y1, Y3, Y1
+	VADDPD     Y4, Y1, Y1
+	VUNPCKLPD  Y1, Y2, Y3
+	VUNPCKHPD  Y1, Y2, Y1
+	VADDPD     Y3, Y1, Y1
+	VMOVUPD    120(SP), Y2
+	VMOVUPD    152(SP), Y3
+	CMPQ       408(SP), $0x00
+	JE         l_r8gnopend
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y4
+	VMOVUPD 280(SP), Y5
+	VMOVUPD 344(SP), Y6
+	VADDPD  Y5, Y4, Y7
+	VMOVAPD Y7, Y7
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y7, Y8
+	VPCMPGTQ pool<>+1920(SB), Y8, Y9
+	VPADDQ   pool<>+2048(SB), Y9, Y10
+	VPSLLQ   $0x34, Y10, Y10
+	VORPD    Y10, Y8, Y8
+	VPSRLQ   $0x34, Y7, Y10
+	VPSUBQ   Y9, Y10, Y10
+	VORPD    pool<>+2176(SB), Y10, Y10
+	VSUBPD   pool<>+2304(SB), Y10, Y10
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y8, Y9
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VDIVPD      Y8, Y9, Y9
+	VMULPD      Y9, Y9, Y8
+	VMOVUPD     pool<>+8704(SB), Y11
+	VFMADD213PD pool<>+8832(SB), Y8, Y11
+	VFMADD213PD pool<>+8960(SB), Y8, Y11
+	VFMADD213PD pool<>+9088(SB), Y8, Y11
+	VFMADD213PD pool<>+9216(SB), Y8, Y11
+	VFMADD213PD pool<>+2560(SB), Y8, Y11
+	VFMADD213PD pool<>+2688(SB), Y8, Y11
+	VFMADD213PD pool<>+2816(SB), Y8, Y11
+	VFMADD213PD pool<>+2944(SB), Y8, Y11
+	VFMADD213PD pool<>+3072(SB), Y8, Y11
+	VMULPD      Y9, Y11, Y11
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y10, Y11
+	VFMADD231PD pool<>+3328(SB), Y10, Y11
+	VXORPD      Y9, Y9, Y9
+	VFMADD231PD Y9, Y7, Y11
+	VMOVAPD     Y11, Y7
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y4, Y4, Y8
+	VADDPD      Y5, Y8, Y8
+	VDIVPD      Y8, Y5, Y8
+	VMULPD      Y8, Y8, Y9
+	VMOVUPD     pool<>+6016(SB), Y10
+	VFMADD213PD pool<>+6144(SB), Y9, Y10
+	VFMADD213PD pool<>+6272(SB), Y9, Y10
+	VFMADD213PD pool<>+6400(SB), Y9, Y10
+	VFMADD213PD pool<>+6528(SB), Y9, Y10
+	VFMADD213PD pool<>+4096(SB), Y9, Y10
+	VFMADD213PD pool<>+4224(SB), Y9, Y10
+	VFMADD213PD pool<>+4352(SB), Y9, Y10
+	VFMADD213PD pool<>+4480(SB), Y9, Y10
+	VMULPD      Y9, Y10, Y10
+	VADDPD      Y8, Y8, Y8
+	VFMADD213PD Y8, Y8, Y10
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y6, Y7, Y6
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y7
+	VMULPD    pool<>+4736(SB), Y4, Y8
+	VCMPPD    $0x12, Y4, Y7, Y4
+	VCMPPD    $0x12, Y8, Y5, Y5
+	VANDPD    Y5, Y4, Y4
+	VBLENDVPD Y4, Y10, Y6, Y6
+	VMOVUPD   Y6, -32(AX)
+
+l_r8gnopend:
+	// This group's losses pending.
+	VMOVUPD Y2, 216(SP)
+	VMOVUPD Y1, 280(SP)
+	VMOVUPD Y3, 344(SP)
+	MOVQ    $0x00000001, 408(SP)
+	LEAQ    (CX)(R8*4), CX
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000010, DX
+	SUBQ    $0x04, BX
+	JMP     l_r8groups
+
+l_r8bail:
+	MOVQ $0x00000004, 112(SP)
+	JMP  l_r8flush
+
+l_r8rest:
+	MOVQ BX, 112(SP)
+
+l_r8flush:
+	CMPQ 408(SP), $0x00
+	JE   l_r8solo
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y1
+	VMOVUPD 280(SP), Y2
+	VMOVUPD 344(SP), Y3
+	VADDPD  Y2, Y1, Y4
+	VMOVAPD Y4, Y4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y4, Y5
+	VPCMPGTQ pool<>+1920(SB), Y5, Y6
+	VPADDQ   pool<>+2048(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+2176(SB), Y7, Y7
+	VSUBPD   pool<>+2304(SB), Y7, Y7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y5, Y6
+	VADDPD      pool<>+2432(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+8704(SB), Y8
+	VFMADD213PD pool<>+8832(SB), Y5, Y8
+	VFMADD213PD pool<>+8960(SB), Y5, Y8
+	VFMADD213PD pool<>+9088(SB), Y5, Y8
+	VFMADD213PD pool<>+9216(SB), Y5, Y8
+	VFMADD213PD pool<>+2560(SB), Y5, Y8
+	VFMADD213PD pool<>+2688(SB), Y5, Y8
+	VFMADD213PD pool<>+2816(SB), Y5, Y8
+	VFMADD213PD pool<>+2944(SB), Y5, Y8
+	VFMADD213PD pool<>+3072(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
+	VFMADD231PD pool<>+3328(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y5
+	VADDPD      Y2, Y5, Y5
+	VDIVPD      Y5, Y2, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD213PD pool<>+6144(SB), Y6, Y7
+	VFMADD213PD pool<>+6272(SB), Y6, Y7
+	VFMADD213PD pool<>+6400(SB), Y6, Y7
+	VFMADD213PD pool<>+6528(SB), Y6, Y7
+	VFMADD213PD pool<>+4096(SB), Y6, Y7
+	VFMADD213PD pool<>+4224(SB), Y6, Y7
+	VFMADD213PD pool<>+4352(SB), Y6, Y7
+	VFMADD213PD pool<>+4480(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y3, Y4, Y3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y4
+	VMULPD    pool<>+4736(SB), Y1, Y5
+	VCMPPD    $0x12, Y1, Y4, Y1
+	VCMPPD    $0x12, Y5, Y2, Y2
+	VANDPD    Y2, Y1, Y1
+	VBLENDVPD Y1, Y7, Y3, Y3
+	VMOVUPD   Y3, -32(AX)
+	MOVQ      $0x00000000, 408(SP)
+
+l_r8solo:
+	CMPQ  112(SP), $0x00
+	JNE   l_r8one
+	TESTQ BX, BX
+	JE    done
+	JMP   l_r8groups
+
+l_r8one:
+	MOVLQSX (DX), DI
+	TESTQ   DI, DI
+	JS      l_r8oignored
+
+	// Load the rows, each target's lane (and the tail's) -Inf, to the
+	// scratch block; the others' max.
+	LEAQ         416(SP), DI
+	ADDQ         $0x3f, DI
+	ANDQ         $-64, DI
+	VPBROADCASTD (DX), Y1
+	VMOVUPD      (CX), Y2
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
+	VBLENDVPD    Y3, pool<>+6656(SB), Y2, Y2
+	VMOVUPD      Y2, (DI)
+	VMOVUPD      32(CX), Y3
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 32(DI)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      64(CX), Y3
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 64(DI)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      96(CX), Y3
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 96(DI)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      128(CX), Y3
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 128(DI)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      160(CX), Y3
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 160(DI)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      192(CX), Y3
+	VPCMPEQQ     xres64y_cols6<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 192(DI)
+	VMAXPD       Y3, Y2, Y2
+	VMASKMOVPD   224(CX), Y0, Y3
+	VMOVUPD      pool<>+6656(SB), Y4
+	VBLENDVPD    Y0, Y3, Y4, Y3
+	VPCMPEQQ     xres64y_cols7<>+0(SB), Y1, Y1
+	VBLENDVPD    Y1, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 224(DI)
+	VMAXPD       Y3, Y2, Y1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y3
+	VMAXPD     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VMAXPD     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y3, Y2
+	VUNPCKHPD  Y1, Y3, Y1
+	VMAXPD     Y2, Y1, Y1
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (DX), DI
+	VBROADCASTSD (CX)(DI*8), Y2
+	VMAXPD       Y2, Y1, Y3
+
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
+	VSUBPD  Y3, Y1, Y1
+	VMOVUPD pool<>+9344(SB), Y4
+	VCMPPD  $0x16, Y1, Y4, Y1
+	VPTEST  Y1, Y1
+	JNE     l_r8ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y3, Y1
+	VPCMPEQQ pool<>+6784(SB), Y1, Y1
+	VPTEST   Y1, Y1
+	JNE      l_r8ospecial
+	VMOVUPD  pool<>+9472(SB), Y1
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.
+	VSUBPD  Y3, Y2, Y2
+	VMOVUPD Y2, 152(SP)
+	VMOVUPD Y3, 184(SP)
+	VMOVAPD Y2, Y2
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y2, Y1, Y2
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y2, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y4
+	VMOVUPD     Y2, Y2
+	VFMADD231PD pool<>+7296(SB), Y4, Y2
+	VFMADD231PD pool<>+7424(SB), Y4, Y2
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y4
+	VFMADD213PD pool<>+7680(SB), Y2, Y4
+	VFMADD213PD pool<>+7808(SB), Y2, Y4
+	VFMADD213PD pool<>+7936(SB), Y2, Y4
+	VFMADD213PD pool<>+8064(SB), Y2, Y4
+	VFMADD213PD pool<>+8192(SB), Y2, Y4
+	VFMADD213PD pool<>+8320(SB), Y2, Y4
+	VFMADD213PD pool<>+8448(SB), Y2, Y4
+	VFMADD213PD pool<>+8576(SB), Y2, Y4
+	VMULPD      Y2, Y2, Y5
+	VFMADD213PD Y2, Y5, Y4
+	VADDPD      pool<>+2432(SB), Y4, Y4
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y3, Y3
+	VPADDQ  pool<>+2432(SB), Y3, Y3
+	VMULPD  Y3, Y4, Y2
+	VMOVUPD Y2, 120(SP)
+	LEAQ    416(SP), DI
+	ADDQ    $0x3f, DI
+	ANDQ    $-64, DI
+
+	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
+	VBROADCASTSD 184(SP), Y2
+	VMOVUPD      (DI), Y3
+	VSUBPD       Y2, Y3, Y3
+	VMOVUPD      32(DI), Y4
+	VSUBPD       Y2, Y4, Y4
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y1, Y3
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y3, Y5
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VSUBPD      pool<>+7040(SB), Y5, Y7
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y7, Y3
+	VFMADD231PD pool<>+7424(SB), Y7, Y3
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VMOVUPD     pool<>+7552(SB), Y8
+	VFMADD213PD pool<>+7680(SB), Y3, Y7
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y3, Y7
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y3, Y7
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y3, Y7
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y3, Y7
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y3, Y7
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y3, Y7
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y3, Y7
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VMULPD      Y3, Y3, Y9
+	VFMADD213PD Y3, Y9, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+	VMULPD      Y4, Y4, Y3
+	VFMADD213PD Y4, Y3, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y5, Y5
+	VPADDQ  pool<>+2432(SB), Y5, Y5
+	VMULPD  Y5, Y7, Y3
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VADDPD  Y4, Y3, Y3
+	VMOVUPD 64(DI), Y4
+	VSUBPD  Y2, Y4, Y4
+	VMOVUPD 96(DI), Y5
+	VSUBPD  Y2, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VADDPD  Y4, Y3, Y3
+	VADDPD  Y5, Y3, Y3
+	VMOVUPD 128(DI), Y4
+	VSUBPD  Y2, Y4, Y4
+	VMOVUPD 160(DI), Y5
+	VSUBPD  Y2, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VADDPD  Y4, Y3, Y3
+	VADDPD  Y5, Y3, Y3
+	VMOVUPD 192(DI), Y4
+	VSUBPD  Y2, Y4, Y4
+	VMOVUPD 224(DI), Y5
+	VSUBPD  Y2, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y4, Y2
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y1
+	VFMADD231PD pool<>+7168(SB), Y5, Y1
+	VSUBPD      pool<>+7040(SB), Y2, Y6
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y6, Y4
+	VFMADD231PD pool<>+7424(SB), Y6, Y4
+	VSUBPD      pool<>+7040(SB), Y1, Y7
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y7, Y5
+	VFMADD231PD pool<>+7424(SB), Y7, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y6
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y4, Y6
+	VFMADD213PD pool<>+7680(SB), Y5, Y7
+	VFMADD213PD pool<>+7808(SB), Y4, Y6
+	VFMADD213PD pool<>+7808(SB), Y5, Y7
+	VFMADD213PD pool<>+7936(SB), Y4, Y6
+	VFMADD213PD pool<>+7936(SB), Y5, Y7
+	VFMADD213PD pool<>+8064(SB), Y4, Y6
+	VFMADD213PD pool<>+8064(SB), Y5, Y7
+	VFMADD213PD pool<>+8192(SB), Y4, Y6
+	VFMADD213PD pool<>+8192(SB), Y5, Y7
+	VFMADD213PD pool<>+8320(SB), Y4, Y6
+	VFMADD213PD pool<>+8320(SB), Y5, Y7
+	VFMADD213PD pool<>+8448(SB), Y4, Y6
+	VFMADD213PD pool<>+8448(SB), Y5, Y7
+	VFMADD213PD pool<>+8576(SB), Y4, Y6
+	VFMADD213PD pool<>+8576(SB), Y5, Y7
+	VMULPD      Y4, Y4, Y8
+	VFMADD213PD Y4, Y8, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y2, Y2
+	VPADDQ pool<>+2432(SB), Y2, Y2
+	VMULPD Y2, Y6, Y4
+	VPSLLQ $0x34, Y1, Y1
+	VPADDQ pool<>+2432(SB), Y1, Y1
+	VMULPD Y1, Y7, Y5
+	VADDPD Y4, Y3, Y1
+	VADDPD Y5, Y1, Y1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y3
+	VADDPD     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VADDPD     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y3, Y2
+	VUNPCKHPD  Y1, Y3, Y1
+	VADDPD     Y2, Y1, Y1
+	VMOVUPD    120(SP), Y2
+	VADDPD     Y1, Y2, Y3
+	VMOVAPD    Y3, Y3
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y3, Y4
+	VPCMPGTQ pool<>+1920(SB), Y4, Y5
+	VPADDQ   pool<>+2048(SB), Y5, Y6
+	VPSLLQ   $0x34, Y6, Y6
+	VORPD    Y6, Y4, Y4
+	VPSRLQ   $0x34, Y3, Y6
+	VPSUBQ   Y5, Y6, Y6
+	VORPD    pool<>+2176(SB), Y6, Y6
+	VSUBPD   pool<>+2304(SB), Y6, Y6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y4, Y5
+	VADDPD      pool<>+2432(SB), Y4, Y4
+	VDIVPD      Y4, Y5, Y5
+	VMULPD      Y5, Y5, Y4
+	VMOVUPD     pool<>+8704(SB), Y7
+	VFMADD213PD pool<>+8832(SB), Y4, Y7
+	VFMADD213PD pool<>+8960(SB), Y4, Y7
+	VFMADD213PD pool<>+9088(SB), Y4, Y7
+	VFMADD213PD pool<>+9216(SB), Y4, Y7
+	VFMADD213PD pool<>+2560(SB), Y4, Y7
+	VFMADD213PD pool<>+2688(SB), Y4, Y7
+	VFMADD213PD pool<>+2816(SB), Y4, Y7
+	VFMADD213PD pool<>+2944(SB), Y4, Y7
+	VFMADD213PD pool<>+3072(SB), Y4, Y7
+	VMULPD      Y5, Y7, Y7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y6, Y7
+	VFMADD231PD pool<>+3328(SB), Y6, Y7
+	VXORPD      Y5, Y5, Y5
+	VFMADD231PD Y5, Y3, Y7
+	VMOVAPD     Y7, Y3
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y2, Y2, Y4
+	VADDPD      Y1, Y4, Y4
+	VDIVPD      Y4, Y1, Y4
+	VMULPD      Y4, Y4, Y5
+	VMOVUPD     pool<>+6016(SB), Y6
+	VFMADD213PD pool<>+6144(SB), Y5, Y6
+	VFMADD213PD pool<>+6272(SB), Y5, Y6
+	VFMADD213PD pool<>+6400(SB), Y5, Y6
+	VFMADD213PD pool<>+6528(SB), Y5, Y6
+	VFMADD213PD pool<>+4096(SB), Y5, Y6
+	VFMADD213PD pool<>+4224(SB), Y5, Y6
+	VFMADD213PD pool<>+4352(SB), Y5, Y6
+	VFMADD213PD pool<>+4480(SB), Y5, Y6
+	VMULPD      Y5, Y6, Y6
+	VADDPD      Y4, Y4, Y4
+	VFMADD213PD Y4, Y4, Y6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VMOVUPD 152(SP), Y4
+	VSUBPD  Y4, Y3, Y3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y4
+	VMULPD    pool<>+4736(SB), Y2, Y5
+	VCMPPD    $0x12, Y2, Y4, Y2
+	VCMPPD    $0x12, Y5, Y1, Y1
+	VANDPD    Y1, Y2, Y2
+	VBLENDVPD Y2, Y6, Y3, Y3
+	VMOVSD    X3, (AX)
+
+l_r8onext:
+	LEAQ (CX)(SI*8), CX
+	ADDQ $0x00000008, AX
+	ADDQ $0x00000004, DX
+	DECQ BX
+	DECQ 112(SP)
+	JMP  l_r8solo
+
+l_r8oignored:
+	MOVQ $0x00000000, (AX)
+	JMP  l_r8onext
+
+l_r8ospecial:
+	VMOVSD pool<>+5120(SB), X1
+	VMOVSD X1, (AX)
+	JMP    l_r8onext
+
+l_r8skip:
+	// Longer rows are not this function's (see rowsPart.cols).
+done:
+	VZEROUPPER
+	RET
+
+// func crossEntropyGradScratch9F64AVX2(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
+// Requires: AVX, AVX2, FMA3
+TEXT ·crossEntropyGradScratch9F64AVX2(SB), $1872-112
+	MOVQ loss_base+0(FP), AX
+	MOVQ ds_base+24(FP), CX
+	MOVQ logits_base+48(FP), DX
+	MOVQ labels_base+72(FP), BX
+	MOVQ labels_len+80(FP), SI
+	MOVQ cols+96(FP), DI
+
+	// The row-tail mask depends only on cols.
+	MOVQ    DI, R8
+	ANDQ    $0x00000003, R8
+	SHLQ    $0x03, R8
+	NEGQ    R8
+	LEAQ    masktab<>+0(SB), R9
+	VMOVDQU 32(R9)(R8*1), Y0
+
+	// The next row's data, prefetched by the exp pass (see prefetchRowBytes).
+	MOVQ DI, R8
+	SHLQ $0x03, R8
+	CMPQ R8, $0x00040000
+	JBE  pfnext
+	XORQ R8, R8
+
+pfnext:
+	// Rows of 9 float64 vectors, the last masked: resident.
+	CMPQ    DI, $0x00000024
+	JA      d_r9skip
+	MOVQ    DI, R8
+	SUBQ    $0x00000020, R8
+	SHLQ    $0x03, R8
+	NEGQ    R8
+	LEAQ    masktab<>+0(SB), R9
+	VMOVDQU 32(R9)(R8*1), Y1
+	MOVQ    DI, R9
+	SHLQ    $0x03, R9
+	LEAQ    (R9)(R9*2), R10
+	MOVQ    $0x00000000, 408(SP)
+
+d_r9groups:
+	CMPQ  SI, $0x04
+	JL    d_r9rest
+	MOVL  (BX), R8
+	ORL   4(BX), R8
+	ORL   8(BX), R8
+	ORL   12(BX), R8
+	TESTL R8, R8
+	JS    d_r9bail
+	LEAQ  (DX)(R10*1), R8
+
+	// Load the rows, each target's lane (and the tail's) -Inf, to the
+	// scratch block; the others' max.
+	LEAQ         416(SP), R11
+	ADDQ         $0x3f, R11
+	ANDQ         $-64, R11
+	VPBROADCASTD (BX), Y2
+	VMOVUPD      (DX), Y3
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, (R11)
+	VMOVUPD      32(DX), Y4
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 32(R11)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      64(DX), Y4
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 64(R11)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      96(DX), Y4
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 96(R11)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      128(DX), Y4
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 128(R11)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      160(DX), Y4
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 160(R11)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      192(DX), Y4
+	VPCMPEQQ     xres64y_cols6<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 192(R11)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      224(DX), Y4
+	VPCMPEQQ     xres64y_cols7<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 224(R11)
+	VMAXPD       Y4, Y3, Y3
+	VMASKMOVPD   256(DX), Y1, Y4
+	VMOVUPD      pool<>+6656(SB), Y5
+	VBLENDVPD    Y1, Y4, Y5, Y4
+	VPCMPEQQ     xres64y_cols8<>+0(SB), Y2, Y2
+	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 256(R11)
+	VMAXPD       Y4, Y3, Y2
+	VPBROADCASTD 4(BX), Y3
+	VMOVUPD      (DX)(R9*1), Y4
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y3, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 288(R11)
+	VMOVUPD      32(DX)(R9*1), Y5
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 320(R11)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      64(DX)(R9*1), Y5
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 352(R11)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      96(DX)(R9*1), Y5
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 384(R11)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      128(DX)(R9*1), Y5
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 416(R11)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      160(DX)(R9*1), Y5
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 448(R11)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      192(DX)(R9*1), Y5
+	VPCMPEQQ     xres64y_cols6<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 480(R11)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      224(DX)(R9*1), Y5
+	VPCMPEQQ     xres64y_cols7<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 512(R11)
+	VMAXPD       Y5, Y4, Y4
+	VMASKMOVPD   256(DX)(R9*1), Y1, Y5
+	VMOVUPD      pool<>+6656(SB), Y6
+	VBLENDVPD    Y1, Y5, Y6, Y5
+	VPCMPEQQ     xres64y_cols8<>+0(SB), Y3, Y3
+	VBLENDVPD    Y3, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 544(R11)
+	VMAXPD       Y5, Y4, Y3
+	VPBROADCASTD 8(BX), Y4
+	VMOVUPD      (DX)(R9*2), Y5
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y4, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 576(R11)
+	VMOVUPD      32(DX)(R9*2), Y6
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 608(R11)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      64(DX)(R9*2), Y6
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 640(R11)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      96(DX)(R9*2), Y6
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 672(R11)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      128(DX)(R9*2), Y6
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 704(R11)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      160(DX)(R9*2), Y6
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 736(R11)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      192(DX)(R9*2), Y6
+	VPCMPEQQ     xres64y_cols6<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 768(R11)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      224(DX)(R9*2), Y6
+	VPCMPEQQ     xres64y_cols7<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 800(R11)
+	VMAXPD       Y6, Y5, Y5
+	VMASKMOVPD   256(DX)(R9*2), Y1, Y6
+	VMOVUPD      pool<>+6656(SB), Y7
+	VBLENDVPD    Y1, Y6, Y7, Y6
+	VPCMPEQQ     xres64y_cols8<>+0(SB), Y4, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 832(R11)
+	VMAXPD       Y6, Y5, Y4
+	VPBROADCASTD 12(BX), Y5
+	VMOVUPD      (R8), Y6
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y5, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 864(R11)
+	VMOVUPD      32(R8), Y7
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y5, Y8
+	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 896(R11)
+	VMAXPD       Y7, Y6, Y6
+	VMOVUPD      64(R8), Y7
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y5, Y8
+	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 928(R11)
+	VMAXPD       Y7, Y6, Y6
+	VMOVUPD      96(R8), Y7
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y5, Y8
+	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 960(R11)
+	VMAXPD       Y7, Y6, Y6
+	VMOVUPD      128(R8), Y7
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y5, Y8
+	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 992(R11)
+	VMAXPD       Y7, Y6, Y6
+	VMOVUPD      160(R8), Y7
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y5, Y8
+	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 1024(R11)
+	VMAXPD       Y7, Y6, Y6
+	VMOVUPD      192(R8), Y7
+	VPCMPEQQ     xres64y_cols6<>+0(SB), Y5, Y8
+	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 1056(R11)
+	VMAXPD       Y7, Y6, Y6
+	VMOVUPD      224(R8), Y7
+	VPCMPEQQ     xres64y_cols7<>+0(SB), Y5, Y8
+	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 1088(R11)
+	VMAXPD       Y7, Y6, Y6
+	VMASKMOVPD   256(R8), Y1, Y7
+	VMOVUPD      pool<>+6656(SB), Y8
+	VBLENDVPD    Y1, Y7, Y8, Y7
+	VPCMPEQQ     xres64y_cols8<>+0(SB), Y5, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 1120(R11)
+	VMAXPD       Y7, Y6, Y5
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y4, Y2, Y6
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VMAXPD     Y6, Y2, Y2
+	VPERM2F128 $0x20, Y5, Y3, Y4
+	VPERM2F128 $0x31, Y5, Y3, Y3
+	VMAXPD     Y4, Y3, Y3
+	VUNPCKLPD  Y3, Y2, Y4
+	VUNPCKHPD  Y3, Y2, Y2
+	VMAXPD     Y4, Y2, Y2
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*8), R11
+	VBROADCASTSD (R11), Y3
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*1), Y4
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*2), Y5
+	MOVLQSX      12(BX), R11
+	LEAQ         (R8)(R11*8), R11
+	VBROADCASTSD (R11), Y6
+	VBLENDPD     $0x0a, Y4, Y3, Y3
+	VBLENDPD     $0x0a, Y6, Y5, Y5
+	VBLENDPD     $0x0c, Y5, Y3, Y3
+	VMAXPD       Y3, Y2, Y4
+
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
+	VSUBPD  Y4, Y2, Y2
+	VMOVUPD pool<>+9344(SB), Y5
+	VCMPPD  $0x16, Y2, Y5, Y2
+	VPTEST  Y2, Y2
+	JNE     d_r9bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y4, Y2
+	VPCMPEQQ pool<>+6784(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      d_r9bail
+	VMOVUPD  pool<>+9472(SB), Y2
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.
+	VSUBPD  Y4, Y3, Y3
+	VMOVUPD Y3, 152(SP)
+	VMOVUPD Y4, 184(SP)
+	VMOVAPD Y3, Y3
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y2, Y3
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y3, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y5
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y5, Y3
+	VFMADD231PD pool<>+7424(SB), Y5, Y3
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y5
+	VFMADD213PD pool<>+7680(SB), Y3, Y5
+	VFMADD213PD pool<>+7808(SB), Y3, Y5
+	VFMADD213PD pool<>+7936(SB), Y3, Y5
+	VFMADD213PD pool<>+8064(SB), Y3, Y5
+	VFMADD213PD pool<>+8192(SB), Y3, Y5
+	VFMADD213PD pool<>+8320(SB), Y3, Y5
+	VFMADD213PD pool<>+8448(SB), Y3, Y5
+	VFMADD213PD pool<>+8576(SB), Y3, Y5
+	VMULPD      Y3, Y3, Y6
+	VFMADD213PD Y3, Y6, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y4, Y4
+	VPADDQ  pool<>+2432(SB), Y4, Y4
+	VMULPD  Y4, Y5, Y3
+	VMOVUPD Y3, 120(SP)
+	LEAQ    416(SP), R8
+	ADDQ    $0x3f, R8
+	ANDQ    $-64, R8
+
+	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
+	VBROADCASTSD 184(SP), Y3
+	VMOVUPD      (R8), Y4
+	VSUBPD       Y3, Y4, Y4
+	VMOVUPD      32(R8), Y5
+	VSUBPD       Y3, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y2, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VMOVUPD Y4, (R8)
+	VMOVUPD Y5, 32(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD 64(R8), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 96(R8), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VMOVUPD Y5, 64(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD Y6, 96(R8)
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD 128(R8), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 160(R8), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VMOVUPD Y5, 128(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD Y6, 160(R8)
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD 192(R8), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 224(R8), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VMOVUPD Y5, 192(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD Y6, 224(R8)
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD 256(R8), Y5
+	VSUBPD  Y3, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y5, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y6
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y6, Y5
+	VFMADD231PD pool<>+7424(SB), Y6, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y6
+	VFMADD213PD pool<>+7680(SB), Y5, Y6
+	VFMADD213PD pool<>+7808(SB), Y5, Y6
+	VFMADD213PD pool<>+7936(SB), Y5, Y6
+	VFMADD213PD pool<>+8064(SB), Y5, Y6
+	VFMADD213PD pool<>+8192(SB), Y5, Y6
+	VFMADD213PD pool<>+8320(SB), Y5, Y6
+	VFMADD213PD pool<>+8448(SB), Y5, Y6
+	VFMADD213PD pool<>+8576(SB), Y5, Y6
+	VMULPD      Y5, Y5, Y7
+	VFMADD213PD Y5, Y7, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y3, Y3
+	VPADDQ       pool<>+2432(SB), Y3, Y3
+	VMULPD       Y3, Y6, Y5
+	VMOVUPD      Y5, 256(R8)
+	VADDPD       Y5, Y4, Y3
+	VBROADCASTSD 192(SP), Y4
+	VMOVUPD      288(R8), Y5
+	VSUBPD       Y4, Y5, Y5
+	VMOVUPD      320(R8), Y6
+	VSUBPD       Y4, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VMOVUPD Y5, 288(R8)
+	VMOVUPD Y6, 320(R8)
+	VADDPD  Y6, Y5, Y5
+	VMOVUPD 352(R8), Y6
+	VSUBPD  Y4, Y6, Y6
+	VMOVUPD 384(R8), Y7
+	VSUBPD  Y4, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VMOVUPD Y6, 352(R8)
+	VADDPD  Y6, Y5, Y5
+	VMOVUPD Y7, 384(R8)
+	VADDPD  Y7, Y5, Y5
+	VMOVUPD 416(R8), Y6
+	VSUBPD  Y4, Y6, Y6
+	VMOVUPD 448(R8), Y7
+	VSUBPD  Y4, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VMOVUPD Y6, 416(R8)
+	VADDPD  Y6, Y5, Y5
+	VMOVUPD Y7, 448(R8)
+	VADDPD  Y7, Y5, Y5
+	VMOVUPD 480(R8), Y6
+	VSUBPD  Y4, Y6, Y6
+	VMOVUPD 512(R8), Y7
+	VSUBPD  Y4, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VMOVUPD Y6, 480(R8)
+	VADDPD  Y6, Y5, Y5
+	VMOVUPD Y7, 512(R8)
+	VADDPD  Y7, Y5, Y5
+	VMOVUPD 544(R8), Y6
+	VSUBPD  Y4, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y6, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y7
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y7, Y6
+	VFMADD231PD pool<>+7424(SB), Y7, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y6, Y7
+	VFMADD213PD pool<>+7808(SB), Y6, Y7
+	VFMADD213PD pool<>+7936(SB), Y6, Y7
+	VFMADD213PD pool<>+8064(SB), Y6, Y7
+	VFMADD213PD pool<>+8192(SB), Y6, Y7
+	VFMADD213PD pool<>+8320(SB), Y6, Y7
+	VFMADD213PD pool<>+8448(SB), Y6, Y7
+	VFMADD213PD pool<>+8576(SB), Y6, Y7
+	VMULPD      Y6, Y6, Y8
+	VFMADD213PD Y6, Y8, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y4, Y4
+	VPADDQ       pool<>+2432(SB), Y4, Y4
+	VMULPD       Y4, Y7, Y6
+	VMOVUPD      Y6, 544(R8)
+	VADDPD       Y6, Y5, Y4
+	VBROADCASTSD 200(SP), Y5
+	VMOVUPD      576(R8), Y6
+	VSUBPD       Y5, Y6, Y6
+	VMOVUPD      608(R8), Y7
+	VSUBPD       Y5, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VMOVUPD Y6, 576(R8)
+	VMOVUPD Y7, 608(R8)
+	VADDPD  Y7, Y6, Y6
+	VMOVUPD 640(R8), Y7
+	VSUBPD  Y5, Y7, Y7
+	VMOVUPD 672(R8), Y8
+	VSUBPD  Y5, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VMULPD      Y7, Y7, Y13
+	VFMADD213PD Y7, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VMOVUPD Y7, 640(R8)
+	VADDPD  Y7, Y6, Y6
+	VMOVUPD Y8, 672(R8)
+	VADDPD  Y8, Y6, Y6
+	VMOVUPD 704(R8), Y7
+	VSUBPD  Y5, Y7, Y7
+	VMOVUPD 736(R8), Y8
+	VSUBPD  Y5, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VMULPD      Y7, Y7, Y13
+	VFMADD213PD Y7, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VMOVUPD Y7, 704(R8)
+	VADDPD  Y7, Y6, Y6
+	VMOVUPD Y8, 736(R8)
+	VADDPD  Y8, Y6, Y6
+	VMOVUPD 768(R8), Y7
+	VSUBPD  Y5, Y7, Y7
+	VMOVUPD 800(R8), Y8
+	VSUBPD  Y5, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VMULPD      Y7, Y7, Y13
+	VFMADD213PD Y7, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VMOVUPD Y7, 768(R8)
+	VADDPD  Y7, Y6, Y6
+	VMOVUPD Y8, 800(R8)
+	VADDPD  Y8, Y6, Y6
+	VMOVUPD 832(R8), Y7
+	VSUBPD  Y5, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y7, Y5
+	VSUBPD      pool<>+7040(SB), Y5, Y8
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y8, Y7
+	VFMADD231PD pool<>+7424(SB), Y8, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VFMADD213PD pool<>+7680(SB), Y7, Y8
+	VFMADD213PD pool<>+7808(SB), Y7, Y8
+	VFMADD213PD pool<>+7936(SB), Y7, Y8
+	VFMADD213PD pool<>+8064(SB), Y7, Y8
+	VFMADD213PD pool<>+8192(SB), Y7, Y8
+	VFMADD213PD pool<>+8320(SB), Y7, Y8
+	VFMADD213PD pool<>+8448(SB), Y7, Y8
+	VFMADD213PD pool<>+8576(SB), Y7, Y8
+	VMULPD      Y7, Y7, Y9
+	VFMADD213PD Y7, Y9, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y5, Y5
+	VPADDQ       pool<>+2432(SB), Y5, Y5
+	VMULPD       Y5, Y8, Y7
+	VMOVUPD      Y7, 832(R8)
+	VADDPD       Y7, Y6, Y5
+	VBROADCASTSD 208(SP), Y6
+	VMOVUPD      864(R8), Y7
+	VSUBPD       Y6, Y7, Y7
+	VMOVUPD      896(R8), Y8
+	VSUBPD       Y6, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VMULPD      Y7, Y7, Y13
+	VFMADD213PD Y7, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VMOVUPD Y7, 864(R8)
+	VMOVUPD Y8, 896(R8)
+	VADDPD  Y8, Y7, Y7
+	VMOVUPD 928(R8), Y8
+	VSUBPD  Y6, Y8, Y8
+	VMOVUPD 960(R8), Y9
+	VSUBPD  Y6, Y9, Y9
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VMAXPD      Y9, Y2, Y9
+	VMOVUPD     pool<>+7040(SB), Y11
+	VFMADD231PD pool<>+7168(SB), Y9, Y11
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+	VSUBPD      pool<>+7040(SB), Y11, Y13
+	VMOVUPD     Y9, Y9
+	VFMADD231PD pool<>+7296(SB), Y13, Y9
+	VFMADD231PD pool<>+7424(SB), Y13, Y9
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y12
+	VMOVUPD     pool<>+7552(SB), Y13
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7680(SB), Y9, Y13
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y9, Y13
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y9, Y13
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y9, Y13
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y9, Y13
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y9, Y13
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y9, Y13
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y9, Y13
+	VMULPD      Y8, Y8, Y14
+	VFMADD213PD Y8, Y14, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+	VMULPD      Y9, Y9, Y8
+	VFMADD213PD Y9, Y8, Y13
+	VADDPD      pool<>+2432(SB), Y13, Y13
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VPSLLQ  $0x34, Y11, Y11
+	VPADDQ  pool<>+2432(SB), Y11, Y11
+	VMULPD  Y11, Y13, Y9
+	VMOVUPD Y8, 928(R8)
+	VADDPD  Y8, Y7, Y7
+	VMOVUPD Y9, 960(R8)
+	VADDPD  Y9, Y7, Y7
+	VMOVUPD 992(R8), Y8
+	VSUBPD  Y6, Y8, Y8
+	VMOVUPD 1024(R8), Y9
+	VSUBPD  Y6, Y9, Y9
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VMAXPD      Y9, Y2, Y9
+	VMOVUPD     pool<>+7040(SB), Y11
+	VFMADD231PD pool<>+7168(SB), Y9, Y11
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+	VSUBPD      pool<>+7040(SB), Y11, Y13
+	VMOVUPD     Y9, Y9
+	VFMADD231PD pool<>+7296(SB), Y13, Y9
+	VFMADD231PD pool<>+7424(SB), Y13, Y9
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y12
+	VMOVUPD     pool<>+7552(SB), Y13
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7680(SB), Y9, Y13
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y9, Y13
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y9, Y13
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y9, Y13
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y9, Y13
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y9, Y13
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y9, Y13
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y9, Y13
+	VMULPD      Y8, Y8, Y14
+	VFMADD213PD Y8, Y14, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+	VMULPD      Y9, Y9, Y8
+	VFMADD213PD Y9, Y8, Y13
+	VADDPD      pool<>+2432(SB), Y13, Y13
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VPSLLQ  $0x34, Y11, Y11
+	VPADDQ  pool<>+2432(SB), Y11, Y11
+	VMULPD  Y11, Y13, Y9
+	VMOVUPD Y8, 992(R8)
+	VADDPD  Y8, Y7, Y7
+	VMOVUPD Y9, 1024(R8)
+	VADDPD  Y9, Y7, Y7
+	VMOVUPD 1056(R8), Y8
+	VSUBPD  Y6, Y8, Y8
+	VMOVUPD 1088(R8), Y9
+	VSUBPD  Y6, Y9, Y9
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VMAXPD      Y9, Y2, Y9
+	VMOVUPD     pool<>+7040(SB), Y11
+	VFMADD231PD pool<>+7168(SB), Y9, Y11
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+	VSUBPD      pool<>+7040(SB), Y11, Y13
+	VMOVUPD     Y9, Y9
+	VFMADD231PD pool<>+7296(SB), Y13, Y9
+	VFMADD231PD pool<>+7424(SB), Y13, Y9
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y12
+	VMOVUPD     pool<>+7552(SB), Y13
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7680(SB), Y9, Y13
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y9, Y13
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y9, Y13
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y9, Y13
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y9, Y13
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y9, Y13
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y9, Y13
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y9, Y13
+	VMULPD      Y8, Y8, Y14
+	VFMADD213PD Y8, Y14, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+	VMULPD      Y9, Y9, Y8
+	VFMADD213PD Y9, Y8, Y13
+	VADDPD      pool<>+2432(SB), Y13, Y13
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VPSLLQ  $0x34, Y11, Y11
+	VPADDQ  pool<>+2432(SB), Y11, Y11
+	VMULPD  Y11, Y13, Y9
+	VMOVUPD Y8, 1056(R8)
+	VADDPD  Y8, Y7, Y7
+	VMOVUPD Y9, 1088(R8)
+	VADDPD  Y9, Y7, Y7
+	VMOVUPD 1120(R8), Y8
+	VSUBPD  Y6, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y8, Y2
+	VSUBPD      pool<>+7040(SB), Y2, Y6
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y6, Y8
+	VFMADD231PD pool<>+7424(SB), Y6, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y6
+	VFMADD213PD pool<>+7680(SB), Y8, Y6
+	VFMADD213PD pool<>+7808(SB), Y8, Y6
+	VFMADD213PD pool<>+7936(SB), Y8, Y6
+	VFMADD213PD pool<>+8064(SB), Y8, Y6
+	VFMADD213PD pool<>+8192(SB), Y8, Y6
+	VFMADD213PD pool<>+8320(SB), Y8, Y6
+	VFMADD213PD pool<>+8448(SB), Y8, Y6
+	VFMADD213PD pool<>+8576(SB), Y8, Y6
+	VMULPD      Y8, Y8, Y9
+	VFMADD213PD Y8, Y9, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y2, Y2
+	VPADDQ  pool<>+2432(SB), Y2, Y2
+	VMULPD  Y2, Y6, Y8
+	VMOVUPD Y8, 1120(R8)
+	VADDPD  Y8, Y7, Y2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y5, Y3, Y6
+	VPERM2F128 $0x31, Y5, Y3, Y3
+	VADDPD     Y6, Y3, Y3
+	VPERM2F128 $0x20, Y2, Y4, Y5
+	VPERM2F128 $0x31, Y2, Y4, Y2
+	VADDPD     Y5, Y2, Y2
+	VUNPCKLPD  Y2, Y3, Y4
+	VUNPCKHPD  Y2, Y3, Y2
+	VADDPD     Y4, Y2, Y2
+	VMOVUPD    120(SP), Y3
+	VADDPD     Y2, Y3, Y4
+
+	// ds's factors: g/Z, -g*(O/Z) at the target.
+	VMOVUPD      pool<>+2432(SB), Y5
+	VDIVPD       Y4, Y5, Y5
+	VBROADCASTSD gradScale+104(FP), Y4
+	VMULPD       Y5, Y4, Y6
+	VMULPD       Y5, Y2, Y5
+	VMULPD       Y4, Y5, Y5
+	VXORPD       pool<>+3968(SB), Y5, Y5
+	VMOVUPD      Y5, 48(SP)
+	LEAQ         416(SP), R11
+	ADDQ         $0x3f, R11
+	ANDQ         $-64, R11
+
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
+	LEAQ       (CX)(R10*1), R8
+	VPERMPD    $0x00, Y6, Y4
+	VMOVUPD    (R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, (CX)
+	VMOVUPD    32(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 32(CX)
+	VMOVUPD    64(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 64(CX)
+	VMOVUPD    96(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 96(CX)
+	VMOVUPD    128(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 128(CX)
+	VMOVUPD    160(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 160(CX)
+	VMOVUPD    192(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 192(CX)
+	VMOVUPD    224(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 224(CX)
+	VMOVUPD    256(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMASKMOVPD Y5, Y1, 256(CX)
+	VPERMPD    $0x55, Y6, Y4
+	VMOVUPD    288(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, (CX)(R9*1)
+	VMOVUPD    320(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 32(CX)(R9*1)
+	VMOVUPD    352(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 64(CX)(R9*1)
+	VMOVUPD    384(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 96(CX)(R9*1)
+	VMOVUPD    416(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 128(CX)(R9*1)
+	VMOVUPD    448(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 160(CX)(R9*1)
+	VMOVUPD    480(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 192(CX)(R9*1)
+	VMOVUPD    512(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 224(CX)(R9*1)
+	VMOVUPD    544(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMASKMOVPD Y5, Y1, 256(CX)(R9*1)
+	VPERMPD    $0xaa, Y6, Y4
+	VMOVUPD    576(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, (CX)(R9*2)
+	VMOVUPD    608(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 32(CX)(R9*2)
+	VMOVUPD    640(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 64(CX)(R9*2)
+	VMOVUPD    672(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 96(CX)(R9*2)
+	VMOVUPD    704(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 128(CX)(R9*2)
+	VMOVUPD    736(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 160(CX)(R9*2)
+	VMOVUPD    768(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 192(CX)(R9*2)
+	VMOVUPD    800(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 224(CX)(R9*2)
+	VMOVUPD    832(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMASKMOVPD Y5, Y1, 256(CX)(R9*2)
+	VPERMPD    $0xff, Y6, Y4
+	VMOVUPD    864(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, (R8)
+	VMOVUPD    896(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 32(R8)
+	VMOVUPD    928(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 64(R8)
+	VMOVUPD    960(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 96(R8)
+	VMOVUPD    992(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 128(R8)
+	VMOVUPD    1024(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 160(R8)
+	VMOVUPD    1056(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 192(R8)
+	VMOVUPD    1088(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 224(R8)
+	VMOVUPD    1120(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMASKMOVPD Y5, Y1, 256(R8)
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (CX), R11
+	MOVLQSX (BX), R12
+	MOVQ    48(SP), R13
+	MOVQ    R13, (R11)(R12*8)
+	LEAQ    (CX)(R9*1), R11
+	MOVLQSX 4(BX), R12
+	MOVQ    56(SP), R13
+	MOVQ    R13, (R11)(R12*8)
+	LEAQ    (CX)(R9*2), R11
+	MOVLQSX 8(BX), R12
+	MOVQ    64(SP), R13
+	MOVQ    R13, (R11)(R12*8)
+	LEAQ    (R8), R8
+	MOVLQSX 12(BX), R11
+	MOVQ    72(SP), R12
+	MOVQ    R12, (R8)(R11*8)
+	VMOVUPD 152(SP), Y4
+	CMPQ    408(SP), $0x00
+	JE      d_r9gnopend
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y5
+	VMOVUPD 280(SP), Y6
+	VMOVUPD 344(SP), Y7
+	VADDPD  Y6, Y5, Y8
+	VMOVAPD Y8, Y8
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y8, Y9
+	VPCMPGTQ pool<>+1920(SB), Y9, Y10
+	VPADDQ   pool<>+2048(SB), Y10, Y11
+	VPSLLQ   $0x34, Y11, Y11
+	VORPD    Y11, Y9, Y9
+	VPSRLQ   $0x34, Y8, Y11
+	VPSUBQ   Y10, Y11, Y11
+	VORPD    pool<>+2176(SB), Y11, Y11
+	VSUBPD   pool<>+2304(SB), Y11, Y11
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y9, Y10
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VDIVPD      Y9, Y10, Y10
+	VMULPD      Y10, Y10, Y9
+	VMOVUPD     pool<>+8704(SB), Y12
+	VFMADD213PD pool<>+8832(SB), Y9, Y12
+	VFMADD213PD pool<>+8960(SB), Y9, Y12
+	VFMADD213PD pool<>+9088(SB), Y9, Y12
+	VFMADD213PD pool<>+9216(SB), Y9, Y12
+	VFMADD213PD pool<>+2560(SB), Y9, Y12
+	VFMADD213PD pool<>+2688(SB), Y9, Y12
+	VFMADD213PD pool<>+2816(SB), Y9, Y12
+	VFMADD213PD pool<>+2944(SB), Y9, Y12
+	VFMADD213PD pool<>+3072(SB), Y9, Y12
+	VMULPD      Y10, Y12, Y12
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y11, Y12
+	VFMADD231PD pool<>+3328(SB), Y11, Y12
+	VXORPD      Y10, Y10, Y10
+	VFMADD231PD Y10, Y8, Y12
+	VMOVAPD     Y12, Y8
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y5, Y5, Y9
+	VADDPD      Y6, Y9, Y9
+	VDIVPD      Y9, Y6, Y9
+	VMULPD      Y9, Y9, Y10
+	VMOVUPD     pool<>+6016(SB), Y11
+	VFMADD213PD pool<>+6144(SB), Y10, Y11
+	VFMADD213PD pool<>+6272(SB), Y10, Y11
+	VFMADD213PD pool<>+6400(SB), Y10, Y11
+	VFMADD213PD pool<>+6528(SB), Y10, Y11
+	VFMADD213PD pool<>+4096(SB), Y10, Y11
+	VFMADD213PD pool<>+4224(SB), Y10, Y11
+	VFMADD213PD pool<>+4352(SB), Y10, Y11
+	VFMADD213PD pool<>+4480(SB), Y10, Y11
+	VMULPD      Y10, Y11, Y11
+	VADDPD      Y9, Y9, Y9
+	VFMADD213PD Y9, Y9, Y11
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y7, Y8, Y7
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y8
+	VMULPD    pool<>+4736(SB), Y5, Y9
+	VCMPPD    $0x12, Y5, Y8, Y5
+	VCMPPD    $0x12, Y9, Y6, Y6
+	VANDPD    Y6, Y5, Y5
+	VBLENDVPD Y5, Y11, Y7, Y7
+	VMOVUPD   Y7, -32(AX)
+
+d_r9gnopend:
+	// This group's losses pending.
+	VMOVUPD Y3, 216(SP)
+	VMOVUPD Y2, 280(SP)
+	VMOVUPD Y4, 344(SP)
+	MOVQ    $0x00000001, 408(SP)
+	LEAQ    (DX)(R9*4), DX
+	LEAQ    (CX)(R9*4), CX
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000010, BX
+	SUBQ    $0x04, SI
+	JMP     d_r9groups
+
+d_r9bail:
+	MOVQ $0x00000004, 112(SP)
+	JMP  d_r9flush
+
+d_r9rest:
+	MOVQ SI, 112(SP)
+
+d_r9flush:
+	CMPQ 408(SP), $0x00
+	JE   d_r9solo
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y2
+	VMOVUPD 280(SP), Y3
+	VMOVUPD 344(SP), Y4
+	VADDPD  Y3, Y2, Y5
+	VMOVAPD Y5, Y5
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y5, Y6
+	VPCMPGTQ pool<>+1920(SB), Y6, Y7
+	VPADDQ   pool<>+2048(SB), Y7, Y8
+	VPSLLQ   $0x34, Y8, Y8
+	VORPD    Y8, Y6, Y6
+	VPSRLQ   $0x34, Y5, Y8
+	VPSUBQ   Y7, Y8, Y8
+	VORPD    pool<>+2176(SB), Y8, Y8
+	VSUBPD   pool<>+2304(SB), Y8, Y8
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y6, Y7
+	VADDPD      pool<>+2432(SB), Y6, Y6
+	VDIVPD      Y6, Y7, Y7
+	VMULPD      Y7, Y7, Y6
+	VMOVUPD     pool<>+8704(SB), Y9
+	VFMADD213PD pool<>+8832(SB), Y6, Y9
+	VFMADD213PD pool<>+8960(SB), Y6, Y9
+	VFMADD213PD pool<>+9088(SB), Y6, Y9
+	VFMADD213PD pool<>+9216(SB), Y6, Y9
+	VFMADD213PD pool<>+2560(SB), Y6, Y9
+	VFMADD213PD pool<>+2688(SB), Y6, Y9
+	VFMADD213PD pool<>+2816(SB), Y6, Y9
+	VFMADD213PD pool<>+2944(SB), Y6, Y9
+	VFMADD213PD pool<>+3072(SB), Y6, Y9
+	VMULPD      Y7, Y9, Y9
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y8, Y9
+	VFMADD231PD pool<>+3328(SB), Y8, Y9
+	VXORPD      Y7, Y7, Y7
+	VFMADD231PD Y7, Y5, Y9
+	VMOVAPD     Y9, Y5
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y2, Y2, Y6
+	VADDPD      Y3, Y6, Y6
+	VDIVPD      Y6, Y3, Y6
+	VMULPD      Y6, Y6, Y7
+	VMOVUPD     pool<>+6016(SB), Y8
+	VFMADD213PD pool<>+6144(SB), Y7, Y8
+	VFMADD213PD pool<>+6272(SB), Y7, Y8
+	VFMADD213PD pool<>+6400(SB), Y7, Y8
+	VFMADD213PD pool<>+6528(SB), Y7, Y8
+	VFMADD213PD pool<>+4096(SB), Y7, Y8
+	VFMADD213PD pool<>+4224(SB), Y7, Y8
+	VFMADD213PD pool<>+4352(SB), Y7, Y8
+	VFMADD213PD pool<>+4480(SB), Y7, Y8
+	VMULPD      Y7, Y8, Y8
+	VADDPD      Y6, Y6, Y6
+	VFMADD213PD Y6, Y6, Y8
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y4, Y5, Y4
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y5
+	VMULPD    pool<>+4736(SB), Y2, Y6
+	VCMPPD    $0x12, Y2, Y5, Y2
+	VCMPPD    $0x12, Y6, Y3, Y3
+	VANDPD    Y3, Y2, Y2
+	VBLENDVPD Y2, Y8, Y4, Y4
+	VMOVUPD   Y4, -32(AX)
+	MOVQ      $0x00000000, 408(SP)
+
+d_r9solo:
+	CMPQ  112(SP), $0x00
+	JNE   d_r9one
+	TESTQ SI, SI
+	JE    done
+	JMP   d_r9groups
+
+d_r9one:
+	MOVLQSX (BX), R8
+	TESTQ   R8, R8
+	JS      d_r9oignored
+
+	// Load the rows, each target's lane (and the tail's) -Inf, to the
+	// scratch block; the others' max.
+	LEAQ         416(SP), R8
+	ADDQ         $0x3f, R8
+	ANDQ         $-64, R8
+	VPBROADCASTD (BX), Y2
+	VMOVUPD      (DX), Y3
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, (R8)
+	VMOVUPD      32(DX), Y4
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 32(R8)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      64(DX), Y4
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 64(R8)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      96(DX), Y4
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 96(R8)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      128(DX), Y4
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 128(R8)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      160(DX), Y4
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 160(R8)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      192(DX), Y4
+	VPCMPEQQ     xres64y_cols6<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 192(R8)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      224(DX), Y4
+	VPCMPEQQ     xres64y_cols7<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 224(R8)
+	VMAXPD       Y4, Y3, Y3
+	VMASKMOVPD   256(DX), Y1, Y4
+	VMOVUPD      pool<>+6656(SB), Y5
+	VBLENDVPD    Y1, Y4, Y5, Y4
+	VPCMPEQQ     xres64y_cols8<>+0(SB), Y2, Y2
+	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 256(R8)
+	VMAXPD       Y4, Y3, Y2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y4
+	VMAXPD     Y3, Y4, Y4
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VMAXPD     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y4, Y3
+	VUNPCKHPD  Y2, Y4, Y2
+	VMAXPD     Y3, Y2, Y2
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (BX), R8
+	VBROADCASTSD (DX)(R8*8), Y3
+	VMAXPD       Y3, Y2, Y4
+
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
+	VSUBPD  Y4, Y2, Y2
+	VMOVUPD pool<>+9344(SB), Y5
+	VCMPPD  $0x16, Y2, Y5, Y2
+	VPTEST  Y2, Y2
+	JNE     d_r9ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y4, Y2
+	VPCMPEQQ pool<>+6784(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      d_r9ospecial
+	VMOVUPD  pool<>+9472(SB), Y2
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.
+	VSUBPD  Y4, Y3, Y3
+	VMOVUPD Y3, 152(SP)
+	VMOVUPD Y4, 184(SP)
+	VMOVAPD Y3, Y3
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y2, Y3
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y3, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y5
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y5, Y3
+	VFMADD231PD pool<>+7424(SB), Y5, Y3
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y5
+	VFMADD213PD pool<>+7680(SB), Y3, Y5
+	VFMADD213PD pool<>+7808(SB), Y3, Y5
+	VFMADD213PD pool<>+7936(SB), Y3, Y5
+	VFMADD213PD pool<>+8064(SB), Y3, Y5
+	VFMADD213PD pool<>+8192(SB), Y3, Y5
+	VFMADD213PD pool<>+8320(SB), Y3, Y5
+	VFMADD213PD pool<>+8448(SB), Y3, Y5
+	VFMADD213PD pool<>+8576(SB), Y3, Y5
+	VMULPD      Y3, Y3, Y6
+	VFMADD213PD Y3, Y6, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y4, Y4
+	VPADDQ  pool<>+2432(SB), Y4, Y4
+	VMULPD  Y4, Y5, Y3
+	VMOVUPD Y3, 120(SP)
+	LEAQ    416(SP), R8
+	ADDQ    $0x3f, R8
+	ANDQ    $-64, R8
+
+	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
+	VBROADCASTSD 184(SP), Y3
+	VMOVUPD      (R8), Y4
+	VSUBPD       Y3, Y4, Y4
+	VMOVUPD      32(R8), Y5
+	VSUBPD       Y3, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y2, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VMOVUPD Y4, (R8)
+	VMOVUPD Y5, 32(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD 64(R8), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 96(R8), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VMOVUPD Y5, 64(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD Y6, 96(R8)
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD 128(R8), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 160(R8), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VMOVUPD Y5, 128(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD Y6, 160(R8)
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD 192(R8), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 224(R8), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VMOVUPD Y5, 192(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD Y6, 224(R8)
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD 256(R8), Y5
+	VSUBPD  Y3, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y5, Y2
+	VSUBPD      pool<>+7040(SB), Y2, Y3
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y3, Y5
+	VFMADD231PD pool<>+7424(SB), Y3, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y3
+	VFMADD213PD pool<>+7680(SB), Y5, Y3
+	VFMADD213PD pool<>+7808(SB), Y5, Y3
+	VFMADD213PD pool<>+7936(SB), Y5, Y3
+	VFMADD213PD pool<>+8064(SB), Y5, Y3
+	VFMADD213PD pool<>+8192(SB), Y5, Y3
+	VFMADD213PD pool<>+8320(SB), Y5, Y3
+	VFMADD213PD pool<>+8448(SB), Y5, Y3
+	VFMADD213PD pool<>+8576(SB), Y5, Y3
+	VMULPD      Y5, Y5, Y6
+	VFMADD213PD Y5, Y6, Y3
+	VADDPD      pool<>+2432(SB), Y3, Y3
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y2, Y2
+	VPADDQ  pool<>+2432(SB), Y2, Y2
+	VMULPD  Y2, Y3, Y5
+	VMOVUPD Y5, 256(R8)
+	VADDPD  Y5, Y4, Y2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y4
+	VADDPD     Y3, Y4, Y4
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VADDPD     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y4, Y3
+	VUNPCKHPD  Y2, Y4, Y2
+	VADDPD     Y3, Y2, Y2
+	VMOVUPD    120(SP), Y3
+	VADDPD     Y2, Y3, Y4
+
+	// ds's factors: g/Z, -g*(O/Z) at the target.
+	VMOVUPD      pool<>+2432(SB), Y5
+	VDIVPD       Y4, Y5, Y5
+	VBROADCASTSD gradScale+104(FP), Y4
+	VMULPD       Y5, Y4, Y6
+	VMULPD       Y5, Y2, Y5
+	VMULPD       Y4, Y5, Y5
+	VXORPD       pool<>+3968(SB), Y5, Y5
+	VMOVUPD      Y5, 48(SP)
+	LEAQ         416(SP), R8
+	ADDQ         $0x3f, R8
+	ANDQ         $-64, R8
+
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
+	VMOVUPD    (R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, (CX)
+	VMOVUPD    32(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, 32(CX)
+	VMOVUPD    64(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, 64(CX)
+	VMOVUPD    96(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, 96(CX)
+	VMOVUPD    128(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, 128(CX)
+	VMOVUPD    160(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, 160(CX)
+	VMOVUPD    192(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, 192(CX)
+	VMOVUPD    224(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, 224(CX)
+	VMOVUPD    256(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMASKMOVPD Y4, Y1, 256(CX)
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (CX), R8
+	MOVLQSX (BX), R11
+	MOVQ    48(SP), R12
+	MOVQ    R12, (R8)(R11*8)
+	VADDPD  Y2, Y3, Y4
+	VMOVAPD Y4, Y4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y4, Y5
+	VPCMPGTQ pool<>+1920(SB), Y5, Y6
+	VPADDQ   pool<>+2048(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+2176(SB), Y7, Y7
+	VSUBPD   pool<>+2304(SB), Y7, Y7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y5, Y6
+	VADDPD      pool<>+2432(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+8704(SB), Y8
+	VFMADD213PD pool<>+8832(SB), Y5, Y8
+	VFMADD213PD pool<>+8960(SB), Y5, Y8
+	VFMADD213PD pool<>+9088(SB), Y5, Y8
+	VFMADD213PD pool<>+9216(SB), Y5, Y8
+	VFMADD213PD pool<>+2560(SB), Y5, Y8
+	VFMADD213PD pool<>+2688(SB), Y5, Y8
+	VFMADD213PD pool<>+2816(SB), Y5, Y8
+	VFMADD213PD pool<>+2944(SB), Y5, Y8
+	VFMADD213PD pool<>+3072(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
+	VFMADD231PD pool<>+3328(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y3, Y3, Y5
+	VADDPD      Y2, Y5, Y5
+	VDIVPD      Y5, Y2, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD213PD pool<>+6144(SB), Y6, Y7
+	VFMADD213PD pool<>+6272(SB), Y6, Y7
+	VFMADD213PD pool<>+6400(SB), Y6, Y7
+	VFMADD213PD pool<>+6528(SB), Y6, Y7
+	VFMADD213PD pool<>+4096(SB), Y6, Y7
+	VFMADD213PD pool<>+4224(SB), Y6, Y7
+	VFMADD213PD pool<>+4352(SB), Y6, Y7
+	VFMADD213PD pool<>+4480(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VMOVUPD 152(SP), Y5
+	VSUBPD  Y5, Y4, Y4
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y5
+	VMULPD    pool<>+4736(SB), Y3, Y6
+	VCMPPD    $0x12, Y3, Y5, Y3
+	VCMPPD    $0x12, Y6, Y2, Y2
+	VANDPD    Y2, Y3, Y3
+	VBLENDVPD Y3, Y7, Y4, Y4
+	VMOVSD    X4, (AX)
+
+d_r9onext:
+	LEAQ (DX)(DI*8), DX
+	LEAQ (CX)(DI*8), CX
+	ADDQ $0x00000008, AX
+	ADDQ $0x00000004, BX
+	DECQ SI
+	DECQ 112(SP)
+	JMP  d_r9solo
+
+d_r9oignored:
+	MOVQ   $0x00000000, (AX)
+	MOVQ   DI, R8
+	MOVQ   CX, R11
+	VXORPS Y2, Y2, Y2
+
+d_r9ozero_loop:
+	CMPQ    R8, $0x00000010
+	JL      d_r9ozero_one
+	VMOVUPD Y2, (R11)
+	VMOVUPD Y2, 32(R11)
+	VMOVUPD Y2, 64(R11)
+	VMOVUPD Y2, 96(R11)
+	ADDQ    $0x00000080, R11
+	SUBQ    $0x00000010, R8
+	JMP     d_r9ozero_loop
+
+d_r9ozero_one:
+	CMPQ    R8, $0x00000004
+	JL      d_r9ozero_tail
+	VMOVUPD Y2, (R11)
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000004, R8
+	JMP     d_r9ozero_one
+
+d_r9ozero_tail:
+	TESTQ      R8, R8
+	JE         d_r9ozero_done
+	VMASKMOVPD Y2, Y0, (R11)
+
+d_r9ozero_done:
+	JMP d_r9onext
+
+d_r9ospecial:
+	VMOVSD pool<>+5120(SB), X2
+	VMOVSD X2, (AX)
+	JMP    d_r9onext
+
+d_r9skip:
+	// Rows of 10 float64 vectors, the last masked: resident.
+	CMPQ    DI, $0x00000028
+	JA      d_r10skip
+	MOVQ    DI, R8
+	SUBQ    $0x00000024, R8
+	SHLQ    $0x03, R8
+	NEGQ    R8
+	LEAQ    masktab<>+0(SB), R9
+	VMOVDQU 32(R9)(R8*1), Y1
+	MOVQ    DI, R9
+	SHLQ    $0x03, R9
+	LEAQ    (R9)(R9*2), R10
+	MOVQ    $0x00000000, 408(SP)
+
+d_r10groups:
+	CMPQ  SI, $0x04
+	JL    d_r10rest
+	MOVL  (BX), R8
+	ORL   4(BX), R8
+	ORL   8(BX), R8
+	ORL   12(BX), R8
+	TESTL R8, R8
+	JS    d_r10bail
+	LEAQ  (DX)(R10*1), R8
+
+	// Load the rows, each target's lane (and the tail's) -Inf, to the
+	// scratch block; the others' max.
+	LEAQ         416(SP), R11
+	ADDQ         $0x3f, R11
+	ANDQ         $-64, R11
+	VPBROADCASTD (BX), Y2
+	VMOVUPD      (DX), Y3
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, (R11)
+	VMOVUPD      32(DX), Y4
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 32(R11)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      64(DX), Y4
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 64(R11)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      96(DX), Y4
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 96(R11)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      128(DX), Y4
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 128(R11)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      160(DX), Y4
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 160(R11)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      192(DX), Y4
+	VPCMPEQQ     xres64y_cols6<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 192(R11)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      224(DX), Y4
+	VPCMPEQQ     xres64y_cols7<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 224(R11)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      256(DX), Y4
+	VPCMPEQQ     xres64y_cols8<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 256(R11)
+	VMAXPD       Y4, Y3, Y3
+	VMASKMOVPD   288(DX), Y1, Y4
+	VMOVUPD      pool<>+6656(SB), Y5
+	VBLENDVPD    Y1, Y4, Y5, Y4
+	VPCMPEQQ     xres64y_cols9<>+0(SB), Y2, Y2
+	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 288(R11)
+	VMAXPD       Y4, Y3, Y2
+	VPBROADCASTD 4(BX), Y3
+	VMOVUPD      (DX)(R9*1), Y4
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y3, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 320(R11)
+	VMOVUPD      32(DX)(R9*1), Y5
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 352(R11)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      64(DX)(R9*1), Y5
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 384(R11)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      96(DX)(R9*1), Y5
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 416(R11)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      128(DX)(R9*1), Y5
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 448(R11)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      160(DX)(R9*1), Y5
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 480(R11)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      192(DX)(R9*1), Y5
+	VPCMPEQQ     xres64y_cols6<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 512(R11)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      224(DX)(R9*1), Y5
+	VPCMPEQQ     xres64y_cols7<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 544(R11)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      256(DX)(R9*1), Y5
+	VPCMPEQQ     xres64y_cols8<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 576(R11)
+	VMAXPD       Y5, Y4, Y4
+	VMASKMOVPD   288(DX)(R9*1), Y1, Y5
+	VMOVUPD      pool<>+6656(SB), Y6
+	VBLENDVPD    Y1, Y5, Y6, Y5
+	VPCMPEQQ     xres64y_cols9<>+0(SB), Y3, Y3
+	VBLENDVPD    Y3, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 608(R11)
+	VMAXPD       Y5, Y4, Y3
+	VPBROADCASTD 8(BX), Y4
+	VMOVUPD      (DX)(R9*2), Y5
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y4, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 640(R11)
+	VMOVUPD      32(DX)(R9*2), Y6
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 672(R11)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      64(DX)(R9*2), Y6
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 704(R11)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      96(DX)(R9*2), Y6
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 736(R11)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      128(DX)(R9*2), Y6
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 768(R11)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      160(DX)(R9*2), Y6
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 800(R11)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      192(DX)(R9*2), Y6
+	VPCMPEQQ     xres64y_cols6<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 832(R11)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      224(DX)(R9*2), Y6
+	VPCMPEQQ     xres64y_cols7<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 864(R11)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      256(DX)(R9*2), Y6
+	VPCMPEQQ     xres64y_cols8<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 896(R11)
+	VMAXPD       Y6, Y5, Y5
+	VMASKMOVPD   288(DX)(R9*2), Y1, Y6
+	VMOVUPD      pool<>+6656(SB), Y7
+	VBLENDVPD    Y1, Y6, Y7, Y6
+	VPCMPEQQ     xres64y_cols9<>+0(SB), Y4, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 928(R11)
+	VMAXPD       Y6, Y5, Y4
+	VPBROADCASTD 12(BX), Y5
+	VMOVUPD      (R8), Y6
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y5, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 960(R11)
+	VMOVUPD      32(R8), Y7
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y5, Y8
+	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 992(R11)
+	VMAXPD       Y7, Y6, Y6
+	VMOVUPD      64(R8), Y7
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y5, Y8
+	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 1024(R11)
+	VMAXPD       Y7, Y6, Y6
+	VMOVUPD      96(R8), Y7
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y5, Y8
+	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 1056(R11)
+	VMAXPD       Y7, Y6, Y6
+	VMOVUPD      128(R8), Y7
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y5, Y8
+	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 1088(R11)
+	VMAXPD       Y7, Y6, Y6
+	VMOVUPD      160(R8), Y7
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y5, Y8
+	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 1120(R11)
+	VMAXPD       Y7, Y6, Y6
+	VMOVUPD      192(R8), Y7
+	VPCMPEQQ     xres64y_cols6<>+0(SB), Y5, Y8
+	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 1152(R11)
+	VMAXPD       Y7, Y6, Y6
+	VMOVUPD      224(R8), Y7
+	VPCMPEQQ     xres64y_cols7<>+0(SB), Y5, Y8
+	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 1184(R11)
+	VMAXPD       Y7, Y6, Y6
+	VMOVUPD      256(R8), Y7
+	VPCMPEQQ     xres64y_cols8<>+0(SB), Y5, Y8
+	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 1216(R11)
+	VMAXPD       Y7, Y6, Y6
+	VMASKMOVPD   288(R8), Y1, Y7
+	VMOVUPD      pool<>+6656(SB), Y8
+	VBLENDVPD    Y1, Y7, Y8, Y7
+	VPCMPEQQ     xres64y_cols9<>+0(SB), Y5, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y7, Y7
+	VMOVUPD      Y7, 1248(R11)
+	VMAXPD       Y7, Y6, Y5
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y4, Y2, Y6
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VMAXPD     Y6, Y2, Y2
+	VPERM2F128 $0x20, Y5, Y3, Y4
+	VPERM2F128 $0x31, Y5, Y3, Y3
+	VMAXPD     Y4, Y3, Y3
+	VUNPCKLPD  Y3, Y2, Y4
+	VUNPCKHPD  Y3, Y2, Y2
+	VMAXPD     Y4, Y2, Y2
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*8), R11
+	VBROADCASTSD (R11), Y3
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*1), Y4
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*2), Y5
+	MOVLQSX      12(BX), R11
+	LEAQ         (R8)(R11*8), R11
+	VBROADCASTSD (R11), Y6
+	VBLENDPD     $0x0a, Y4, Y3, Y3
+	VBLENDPD     $0x0a, Y6, Y5, Y5
+	VBLENDPD     $0x0c, Y5, Y3, Y3
+	VMAXPD       Y3, Y2, Y4
+
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
+	VSUBPD  Y4, Y2, Y2
+	VMOVUPD pool<>+9344(SB), Y5
+	VCMPPD  $0x16, Y2, Y5, Y2
+	VPTEST  Y2, Y2
+	JNE     d_r10bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y4, Y2
+	VPCMPEQQ pool<>+6784(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      d_r10bail
+	VMOVUPD  pool<>+9472(SB), Y2
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.
+	VSUBPD  Y4, Y3, Y3
+	VMOVUPD Y3, 152(SP)
+	VMOVUPD Y4, 184(SP)
+	VMOVAPD Y3, Y3
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y2, Y3
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y3, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y5
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y5, Y3
+	VFMADD231PD pool<>+7424(SB), Y5, Y3
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y5
+	VFMADD213PD pool<>+7680(SB), Y3, Y5
+	VFMADD213PD pool<>+7808(SB), Y3, Y5
+	VFMADD213PD pool<>+7936(SB), Y3, Y5
+	VFMADD213PD pool<>+8064(SB), Y3, Y5
+	VFMADD213PD pool<>+8192(SB), Y3, Y5
+	VFMADD213PD pool<>+8320(SB), Y3, Y5
+	VFMADD213PD pool<>+8448(SB), Y3, Y5
+	VFMADD213PD pool<>+8576(SB), Y3, Y5
+	VMULPD      Y3, Y3, Y6
+	VFMADD213PD Y3, Y6, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y4, Y4
+	VPADDQ  pool<>+2432(SB), Y4, Y4
+	VMULPD  Y4, Y5, Y3
+	VMOVUPD Y3, 120(SP)
+	LEAQ    416(SP), R8
+	ADDQ    $0x3f, R8
+	ANDQ    $-64, R8
+
+	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
+	VBROADCASTSD 184(SP), Y3
+	VMOVUPD      (R8), Y4
+	VSUBPD       Y3, Y4, Y4
+	VMOVUPD      32(R8), Y5
+	VSUBPD       Y3, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y2, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VMOVUPD Y4, (R8)
+	VMOVUPD Y5, 32(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD 64(R8), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 96(R8), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VMOVUPD Y5, 64(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD Y6, 96(R8)
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD 128(R8), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 160(R8), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VMOVUPD Y5, 128(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD Y6, 160(R8)
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD 192(R8), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 224(R8), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VMOVUPD Y5, 192(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD Y6, 224(R8)
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD 256(R8), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 288(R8), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y5, Y3
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y6, Y7
+	VSUBPD      pool<>+7040(SB), Y3, Y8
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y8, Y5
+	VFMADD231PD pool<>+7424(SB), Y8, Y5
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y9, Y6
+	VFMADD231PD pool<>+7424(SB), Y9, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y5, Y8
+	VFMADD213PD pool<>+7680(SB), Y6, Y9
+	VFMADD213PD pool<>+7808(SB), Y5, Y8
+	VFMADD213PD pool<>+7808(SB), Y6, Y9
+	VFMADD213PD pool<>+7936(SB), Y5, Y8
+	VFMADD213PD pool<>+7936(SB), Y6, Y9
+	VFMADD213PD pool<>+8064(SB), Y5, Y8
+	VFMADD213PD pool<>+8064(SB), Y6, Y9
+	VFMADD213PD pool<>+8192(SB), Y5, Y8
+	VFMADD213PD pool<>+8192(SB), Y6, Y9
+	VFMADD213PD pool<>+8320(SB), Y5, Y8
+	VFMADD213PD pool<>+8320(SB), Y6, Y9
+	VFMADD213PD pool<>+8448(SB), Y5, Y8
+	VFMADD213PD pool<>+8448(SB), Y6, Y9
+	VFMADD213PD pool<>+8576(SB), Y5, Y8
+	VFMADD213PD pool<>+8576(SB), Y6, Y9
+	VMULPD      Y5, Y5, Y10
+	VFMADD213PD Y5, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y3, Y3
+	VPADDQ       pool<>+2432(SB), Y3, Y3
+	VMULPD       Y3, Y8, Y5
+	VPSLLQ       $0x34, Y7, Y7
+	VPADDQ       pool<>+2432(SB), Y7, Y7
+	VMULPD       Y7, Y9, Y6
+	VMOVUPD      Y5, 256(R8)
+	VADDPD       Y5, Y4, Y3
+	VMOVUPD      Y6, 288(R8)
+	VADDPD       Y6, Y3, Y3
+	VBROADCASTSD 192(SP), Y4
+	VMOVUPD      320(R8), Y5
+	VSUBPD       Y4, Y5, Y5
+	VMOVUPD      352(R8), Y6
+	VSUBPD       Y4, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VMOVUPD Y5, 320(R8)
+	VMOVUPD Y6, 352(R8)
+	VADDPD  Y6, Y5, Y5
+	VMOVUPD 384(R8), Y6
+	VSUBPD  Y4, Y6, Y6
+	VMOVUPD 416(R8), Y7
+	VSUBPD  Y4, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VMOVUPD Y6, 384(R8)
+	VADDPD  Y6, Y5, Y5
+	VMOVUPD Y7, 416(R8)
+	VADDPD  Y7, Y5, Y5
+	VMOVUPD 448(R8), Y6
+	VSUBPD  Y4, Y6, Y6
+	VMOVUPD 480(R8), Y7
+	VSUBPD  Y4, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VMOVUPD Y6, 448(R8)
+	VADDPD  Y6, Y5, Y5
+	VMOVUPD Y7, 480(R8)
+	VADDPD  Y7, Y5, Y5
+	VMOVUPD 512(R8), Y6
+	VSUBPD  Y4, Y6, Y6
+	VMOVUPD 544(R8), Y7
+	VSUBPD  Y4, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VMOVUPD Y6, 512(R8)
+	VADDPD  Y6, Y5, Y5
+	VMOVUPD Y7, 544(R8)
+	VADDPD  Y7, Y5, Y5
+	VMOVUPD 576(R8), Y6
+	VSUBPD  Y4, Y6, Y6
+	VMOVUPD 608(R8), Y7
+	VSUBPD  Y4, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y6, Y4
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y7, Y8
+	VSUBPD      pool<>+7040(SB), Y4, Y9
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y9, Y6
+	VFMADD231PD pool<>+7424(SB), Y9, Y6
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y10, Y7
+	VFMADD231PD pool<>+7424(SB), Y10, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y6, Y9
+	VFMADD213PD pool<>+7680(SB), Y7, Y10
+	VFMADD213PD pool<>+7808(SB), Y6, Y9
+	VFMADD213PD pool<>+7808(SB), Y7, Y10
+	VFMADD213PD pool<>+7936(SB), Y6, Y9
+	VFMADD213PD pool<>+7936(SB), Y7, Y10
+	VFMADD213PD pool<>+8064(SB), Y6, Y9
+	VFMADD213PD pool<>+8064(SB), Y7, Y10
+	VFMADD213PD pool<>+8192(SB), Y6, Y9
+	VFMADD213PD pool<>+8192(SB), Y7, Y10
+	VFMADD213PD pool<>+8320(SB), Y6, Y9
+	VFMADD213PD pool<>+8320(SB), Y7, Y10
+	VFMADD213PD pool<>+8448(SB), Y6, Y9
+	VFMADD213PD pool<>+8448(SB), Y7, Y10
+	VFMADD213PD pool<>+8576(SB), Y6, Y9
+	VFMADD213PD pool<>+8576(SB), Y7, Y10
+	VMULPD      Y6, Y6, Y11
+	VFMADD213PD Y6, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y4, Y4
+	VPADDQ       pool<>+2432(SB), Y4, Y4
+	VMULPD       Y4, Y9, Y6
+	VPSLLQ       $0x34, Y8, Y8
+	VPADDQ       pool<>+2432(SB), Y8, Y8
+	VMULPD       Y8, Y10, Y7
+	VMOVUPD      Y6, 576(R8)
+	VADDPD       Y6, Y5, Y4
+	VMOVUPD      Y7, 608(R8)
+	VADDPD       Y7, Y4, Y4
+	VBROADCASTSD 200(SP), Y5
+	VMOVUPD      640(R8), Y6
+	VSUBPD       Y5, Y6, Y6
+	VMOVUPD      672(R8), Y7
+	VSUBPD       Y5, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VMOVUPD Y6, 640(R8)
+	VMOVUPD Y7, 672(R8)
+	VADDPD  Y7, Y6, Y6
+	VMOVUPD 704(R8), Y7
+	VSUBPD  Y5, Y7, Y7
+	VMOVUPD 736(R8), Y8
+	VSUBPD  Y5, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VMULPD      Y7, Y7, Y13
+	VFMADD213PD Y7, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VMOVUPD Y7, 704(R8)
+	VADDPD  Y7, Y6, Y6
+	VMOVUPD Y8, 736(R8)
+	VADDPD  Y8, Y6, Y6
+	VMOVUPD 768(R8), Y7
+	VSUBPD  Y5, Y7, Y7
+	VMOVUPD 800(R8), Y8
+	VSUBPD  Y5, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VMULPD      Y7, Y7, Y13
+	VFMADD213PD Y7, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VMOVUPD Y7, 768(R8)
+	VADDPD  Y7, Y6, Y6
+	VMOVUPD Y8, 800(R8)
+	VADDPD  Y8, Y6, Y6
+	VMOVUPD 832(R8), Y7
+	VSUBPD  Y5, Y7, Y7
+	VMOVUPD 864(R8), Y8
+	VSUBPD  Y5, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VMULPD      Y7, Y7, Y13
+	VFMADD213PD Y7, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VMOVUPD Y7, 832(R8)
+	VADDPD  Y7, Y6, Y6
+	VMOVUPD Y8, 864(R8)
+	VADDPD  Y8, Y6, Y6
+	VMOVUPD 896(R8), Y7
+	VSUBPD  Y5, Y7, Y7
+	VMOVUPD 928(R8), Y8
+	VSUBPD  Y5, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y7, Y5
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y8, Y9
+	VSUBPD      pool<>+7040(SB), Y5, Y10
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y10, Y7
+	VFMADD231PD pool<>+7424(SB), Y10, Y7
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y11, Y8
+	VFMADD231PD pool<>+7424(SB), Y11, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y7, Y10
+	VFMADD213PD pool<>+7680(SB), Y8, Y11
+	VFMADD213PD pool<>+7808(SB), Y7, Y10
+	VFMADD213PD pool<>+7808(SB), Y8, Y11
+	VFMADD213PD pool<>+7936(SB), Y7, Y10
+	VFMADD213PD pool<>+7936(SB), Y8, Y11
+	VFMADD213PD pool<>+8064(SB), Y7, Y10
+	VFMADD213PD pool<>+8064(SB), Y8, Y11
+	VFMADD213PD pool<>+8192(SB), Y7, Y10
+	VFMADD213PD pool<>+8192(SB), Y8, Y11
+	VFMADD213PD pool<>+8320(SB), Y7, Y10
+	VFMADD213PD pool<>+8320(SB), Y8, Y11
+	VFMADD213PD pool<>+8448(SB), Y7, Y10
+	VFMADD213PD pool<>+8448(SB), Y8, Y11
+	VFMADD213PD pool<>+8576(SB), Y7, Y10
+	VFMADD213PD pool<>+8576(SB), Y8, Y11
+	VMULPD      Y7, Y7, Y12
+	VFMADD213PD Y7, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y5, Y5
+	VPADDQ       pool<>+2432(SB), Y5, Y5
+	VMULPD       Y5, Y10, Y7
+	VPSLLQ       $0x34, Y9, Y9
+	VPADDQ       pool<>+2432(SB), Y9, Y9
+	VMULPD       Y9, Y11, Y8
+	VMOVUPD      Y7, 896(R8)
+	VADDPD       Y7, Y6, Y5
+	VMOVUPD      Y8, 928(R8)
+	VADDPD       Y8, Y5, Y5
+	VBROADCASTSD 208(SP), Y6
+	VMOVUPD      960(R8), Y7
+	VSUBPD       Y6, Y7, Y7
+	VMOVUPD      992(R8), Y8
+	VSUBPD       Y6, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y2, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VMULPD      Y7, Y7, Y13
+	VFMADD213PD Y7, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VMOVUPD Y7, 960(R8)
+	VMOVUPD Y8, 992(R8)
+	VADDPD  Y8, Y7, Y7
+	VMOVUPD 1024(R8), Y8
+	VSUBPD  Y6, Y8, Y8
+	VMOVUPD 1056(R8), Y9
+	VSUBPD  Y6, Y9, Y9
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VMAXPD      Y9, Y2, Y9
+	VMOVUPD     pool<>+7040(SB), Y11
+	VFMADD231PD pool<>+7168(SB), Y9, Y11
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+	VSUBPD      pool<>+7040(SB), Y11, Y13
+	VMOVUPD     Y9, Y9
+	VFMADD231PD pool<>+7296(SB), Y13, Y9
+	VFMADD231PD pool<>+7424(SB), Y13, Y9
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y12
+	VMOVUPD     pool<>+7552(SB), Y13
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7680(SB), Y9, Y13
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y9, Y13
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y9, Y13
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y9, Y13
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y9, Y13
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y9, Y13
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y9, Y13
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y9, Y13
+	VMULPD      Y8, Y8, Y14
+	VFMADD213PD Y8, Y14, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+	VMULPD      Y9, Y9, Y8
+	VFMADD213PD Y9, Y8, Y13
+	VADDPD      pool<>+2432(SB), Y13, Y13
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VPSLLQ  $0x34, Y11, Y11
+	VPADDQ  pool<>+2432(SB), Y11, Y11
+	VMULPD  Y11, Y13, Y9
+	VMOVUPD Y8, 1024(R8)
+	VADDPD  Y8, Y7, Y7
+	VMOVUPD Y9, 1056(R8)
+	VADDPD  Y9, Y7, Y7
+	VMOVUPD 1088(R8), Y8
+	VSUBPD  Y6, Y8, Y8
+	VMOVUPD 1120(R8), Y9
+	VSUBPD  Y6, Y9, Y9
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VMAXPD      Y9, Y2, Y9
+	VMOVUPD     pool<>+7040(SB), Y11
+	VFMADD231PD pool<>+7168(SB), Y9, Y11
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+	VSUBPD      pool<>+7040(SB), Y11, Y13
+	VMOVUPD     Y9, Y9
+	VFMADD231PD pool<>+7296(SB), Y13, Y9
+	VFMADD231PD pool<>+7424(SB), Y13, Y9
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y12
+	VMOVUPD     pool<>+7552(SB), Y13
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7680(SB), Y9, Y13
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y9, Y13
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y9, Y13
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y9, Y13
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y9, Y13
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y9, Y13
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y9, Y13
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y9, Y13
+	VMULPD      Y8, Y8, Y14
+	VFMADD213PD Y8, Y14, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+	VMULPD      Y9, Y9, Y8
+	VFMADD213PD Y9, Y8, Y13
+	VADDPD      pool<>+2432(SB), Y13, Y13
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VPSLLQ  $0x34, Y11, Y11
+	VPADDQ  pool<>+2432(SB), Y11, Y11
+	VMULPD  Y11, Y13, Y9
+	VMOVUPD Y8, 1088(R8)
+	VADDPD  Y8, Y7, Y7
+	VMOVUPD Y9, 1120(R8)
+	VADDPD  Y9, Y7, Y7
+	VMOVUPD 1152(R8), Y8
+	VSUBPD  Y6, Y8, Y8
+	VMOVUPD 1184(R8), Y9
+	VSUBPD  Y6, Y9, Y9
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VMAXPD      Y9, Y2, Y9
+	VMOVUPD     pool<>+7040(SB), Y11
+	VFMADD231PD pool<>+7168(SB), Y9, Y11
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+	VSUBPD      pool<>+7040(SB), Y11, Y13
+	VMOVUPD     Y9, Y9
+	VFMADD231PD pool<>+7296(SB), Y13, Y9
+	VFMADD231PD pool<>+7424(SB), Y13, Y9
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y12
+	VMOVUPD     pool<>+7552(SB), Y13
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7680(SB), Y9, Y13
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y9, Y13
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y9, Y13
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y9, Y13
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y9, Y13
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y9, Y13
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y9, Y13
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y9, Y13
+	VMULPD      Y8, Y8, Y14
+	VFMADD213PD Y8, Y14, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+	VMULPD      Y9, Y9, Y8
+	VFMADD213PD Y9, Y8, Y13
+	VADDPD      pool<>+2432(SB), Y13, Y13
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VPSLLQ  $0x34, Y11, Y11
+	VPADDQ  pool<>+2432(SB), Y11, Y11
+	VMULPD  Y11, Y13, Y9
+	VMOVUPD Y8, 1152(R8)
+	VADDPD  Y8, Y7, Y7
+	VMOVUPD Y9, 1184(R8)
+	VADDPD  Y9, Y7, Y7
+	VMOVUPD 1216(R8), Y8
+	VSUBPD  Y6, Y8, Y8
+	VMOVUPD 1248(R8), Y9
+	VSUBPD  Y6, Y9, Y9
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y8, Y2, Y8
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y8, Y6
+	VMAXPD      Y9, Y2, Y9
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y9, Y2
+	VSUBPD      pool<>+7040(SB), Y6, Y10
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y10, Y8
+	VFMADD231PD pool<>+7424(SB), Y10, Y8
+	VSUBPD      pool<>+7040(SB), Y2, Y11
+	VMOVUPD     Y9, Y9
+	VFMADD231PD pool<>+7296(SB), Y11, Y9
+	VFMADD231PD pool<>+7424(SB), Y11, Y9
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y8, Y10
+	VFMADD213PD pool<>+7680(SB), Y9, Y11
+	VFMADD213PD pool<>+7808(SB), Y8, Y10
+	VFMADD213PD pool<>+7808(SB), Y9, Y11
+	VFMADD213PD pool<>+7936(SB), Y8, Y10
+	VFMADD213PD pool<>+7936(SB), Y9, Y11
+	VFMADD213PD pool<>+8064(SB), Y8, Y10
+	VFMADD213PD pool<>+8064(SB), Y9, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y10
+	VFMADD213PD pool<>+8192(SB), Y9, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y10
+	VFMADD213PD pool<>+8320(SB), Y9, Y11
+	VFMADD213PD pool<>+8448(SB), Y8, Y10
+	VFMADD213PD pool<>+8448(SB), Y9, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y10
+	VFMADD213PD pool<>+8576(SB), Y9, Y11
+	VMULPD      Y8, Y8, Y12
+	VFMADD213PD Y8, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y9, Y9, Y8
+	VFMADD213PD Y9, Y8, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y10, Y8
+	VPSLLQ  $0x34, Y2, Y2
+	VPADDQ  pool<>+2432(SB), Y2, Y2
+	VMULPD  Y2, Y11, Y9
+	VMOVUPD Y8, 1216(R8)
+	VADDPD  Y8, Y7, Y2
+	VMOVUPD Y9, 1248(R8)
+	VADDPD  Y9, Y2, Y2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y5, Y3, Y6
+	VPERM2F128 $0x31, Y5, Y3, Y3
+	VADDPD     Y6, Y3, Y3
+	VPERM2F128 $0x20, Y2, Y4, Y5
+	VPERM2F128 $0x31, Y2, Y4, Y2
+	VADDPD     Y5, Y2, Y2
+	VUNPCKLPD  Y2, Y3, Y4
+	VUNPCKHPD  Y2, Y3, Y2
+	VADDPD     Y4, Y2, Y2
+	VMOVUPD    120(SP), Y3
+	VADDPD     Y2, Y3, Y4
+
+	// ds's factors: g/Z, -g*(O/Z) at the target.
+	VMOVUPD      pool<>+2432(SB), Y5
+	VDIVPD       Y4, Y5, Y5
+	VBROADCASTSD gradScale+104(FP), Y4
+	VMULPD       Y5, Y4, Y6
+	VMULPD       Y5, Y2, Y5
+	VMULPD       Y4, Y5, Y5
+	VXORPD       pool<>+3968(SB), Y5, Y5
+	VMOVUPD      Y5, 48(SP)
+	LEAQ         416(SP), R11
+	ADDQ         $0x3f, R11
+	ANDQ         $-64, R11
+
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
+	LEAQ       (CX)(R10*1), R8
+	VPERMPD    $0x00, Y6, Y4
+	VMOVUPD    (R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, (CX)
+	VMOVUPD    32(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 32(CX)
+	VMOVUPD    64(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 64(CX)
+	VMOVUPD    96(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 96(CX)
+	VMOVUPD    128(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 128(CX)
+	VMOVUPD    160(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 160(CX)
+	VMOVUPD    192(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 192(CX)
+	VMOVUPD    224(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 224(CX)
+	VMOVUPD    256(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 256(CX)
+	VMOVUPD    288(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMASKMOVPD Y5, Y1, 288(CX)
+	VPERMPD    $0x55, Y6, Y4
+	VMOVUPD    320(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, (CX)(R9*1)
+	VMOVUPD    352(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 32(CX)(R9*1)
+	VMOVUPD    384(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 64(CX)(R9*1)
+	VMOVUPD    416(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 96(CX)(R9*1)
+	VMOVUPD    448(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 128(CX)(R9*1)
+	VMOVUPD    480(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 160(CX)(R9*1)
+	VMOVUPD    512(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 192(CX)(R9*1)
+	VMOVUPD    544(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 224(CX)(R9*1)
+	VMOVUPD    576(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 256(CX)(R9*1)
+	VMOVUPD    608(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMASKMOVPD Y5, Y1, 288(CX)(R9*1)
+	VPERMPD    $0xaa, Y6, Y4
+	VMOVUPD    640(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, (CX)(R9*2)
+	VMOVUPD    672(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 32(CX)(R9*2)
+	VMOVUPD    704(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 64(CX)(R9*2)
+	VMOVUPD    736(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 96(CX)(R9*2)
+	VMOVUPD    768(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 128(CX)(R9*2)
+	VMOVUPD    800(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 160(CX)(R9*2)
+	VMOVUPD    832(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 192(CX)(R9*2)
+	VMOVUPD    864(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 224(CX)(R9*2)
+	VMOVUPD    896(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 256(CX)(R9*2)
+	VMOVUPD    928(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMASKMOVPD Y5, Y1, 288(CX)(R9*2)
+	VPERMPD    $0xff, Y6, Y4
+	VMOVUPD    960(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, (R8)
+	VMOVUPD    992(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 32(R8)
+	VMOVUPD    1024(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 64(R8)
+	VMOVUPD    1056(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 96(R8)
+	VMOVUPD    1088(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 128(R8)
+	VMOVUPD    1120(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 160(R8)
+	VMOVUPD    1152(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 192(R8)
+	VMOVUPD    1184(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 224(R8)
+	VMOVUPD    1216(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMOVUPD    Y5, 256(R8)
+	VMOVUPD    1248(R11), Y5
+	VMULPD     Y4, Y5, Y5
+	VMASKMOVPD Y5, Y1, 288(R8)
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (CX), R11
+	MOVLQSX (BX), R12
+	MOVQ    48(SP), R13
+	MOVQ    R13, (R11)(R12*8)
+	LEAQ    (CX)(R9*1), R11
+	MOVLQSX 4(BX), R12
+	MOVQ    56(SP), R13
+	MOVQ    R13, (R11)(R12*8)
+	LEAQ    (CX)(R9*2), R11
+	MOVLQSX 8(BX), R12
+	MOVQ    64(SP), R13
+	MOVQ    R13, (R11)(R12*8)
+	LEAQ    (R8), R8
+	MOVLQSX 12(BX), R11
+	MOVQ    72(SP), R12
+	MOVQ    R12, (R8)(R11*8)
+	VMOVUPD 152(SP), Y4
+	CMPQ    408(SP), $0x00
+	JE      d_r10gnopend
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y5
+	VMOVUPD 280(SP), Y6
+	VMOVUPD 344(SP), Y7
+	VADDPD  Y6, Y5, Y8
+	VMOVAPD Y8, Y8
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y8, Y9
+	VPCMPGTQ pool<>+1920(SB), Y9, Y10
+	VPADDQ   pool<>+2048(SB), Y10, Y11
+	VPSLLQ   $0x34, Y11, Y11
+	VORPD    Y11, Y9, Y9
+	VPSRLQ   $0x34, Y8, Y11
+	VPSUBQ   Y10, Y11, Y11
+	VORPD    pool<>+2176(SB), Y11, Y11
+	VSUBPD   pool<>+2304(SB), Y11, Y11
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y9, Y10
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VDIVPD      Y9, Y10, Y10
+	VMULPD      Y10, Y10, Y9
+	VMOVUPD     pool<>+8704(SB), Y12
+	VFMADD213PD pool<>+8832(SB), Y9, Y12
+	VFMADD213PD pool<>+8960(SB), Y9, Y12
+	VFMADD213PD pool<>+9088(SB), Y9, Y12
+	VFMADD213PD pool<>+9216(SB), Y9, Y12
+	VFMADD213PD pool<>+2560(SB), Y9, Y12
+	VFMADD213PD pool<>+2688(SB), Y9, Y12
+	VFMADD213PD pool<>+2816(SB), Y9, Y12
+	VFMADD213PD pool<>+2944(SB), Y9, Y12
+	VFMADD213PD pool<>+3072(SB), Y9, Y12
+	VMULPD      Y10, Y12, Y12
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y11, Y12
+	VFMADD231PD pool<>+3328(SB), Y11, Y12
+	VXORPD      Y10, Y10, Y10
+	VFMADD231PD Y10, Y8, Y12
+	VMOVAPD     Y12, Y8
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y5, Y5, Y9
+	VADDPD      Y6, Y9, Y9
+	VDIVPD      Y9, Y6, Y9
+	VMULPD      Y9, Y9, Y10
+	VMOVUPD     pool<>+6016(SB), Y11
+	VFMADD213PD pool<>+6144(SB), Y10, Y11
+	VFMADD213PD pool<>+6272(SB), Y10, Y11
+	VFMADD213PD pool<>+6400(SB), Y10, Y11
+	VFMADD213PD pool<>+6528(SB), Y10, Y11
+	VFMADD213PD pool<>+4096(SB), Y10, Y11
+	VFMADD213PD pool<>+4224(SB), Y10, Y11
+	VFMADD213PD pool<>+4352(SB), Y10, Y11
+	VFMADD213PD pool<>+4480(SB), Y10, Y11
+	VMULPD      Y10, Y11, Y11
+	VADDPD      Y9, Y9, Y9
+	VFMADD213PD Y9, Y9, Y11
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y7, Y8, Y7
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y8
+	VMULPD    pool<>+4736(SB), Y5, Y9
+	VCMPPD    $0x12, Y5, Y8, Y5
+	VCMPPD    $0x12, Y9, Y6, Y6
+	VANDPD    Y6, Y5, Y5
+	VBLENDVPD Y5, Y11, Y7, Y7
+	VMOVUPD   Y7, -32(AX)
+
+d_r10gnopend:
+	// This group's losses pending.
+	VMOVUPD Y3, 216(SP)
+	VMOVUPD Y2, 280(SP)
+	VMOVUPD Y4, 344(SP)
+	MOVQ    $0x00000001, 408(SP)
+	LEAQ    (DX)(R9*4), DX
+	LEAQ    (CX)(R9*4), CX
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000010, BX
+	SUBQ    $0x04, SI
+	JMP     d_r10groups
+
+d_r10bail:
+	MOVQ $0x00000004, 112(SP)
+	JMP  d_r10flush
+
+d_r10rest:
+	MOVQ SI, 112(SP)
+
+d_r10flush:
+	CMPQ 408(SP), $0x00
+	JE   d_r10solo
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y2
+	VMOVUPD 280(SP), Y3
+	VMOVUPD 344(SP), Y4
+	VADDPD  Y3, Y2, Y5
+	VMOVAPD Y5, Y5
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y5, Y6
+	VPCMPGTQ pool<>+1920(SB), Y6, Y7
+	VPADDQ   pool<>+2048(SB), Y7, Y8
+	VPSLLQ   $0x34, Y8, Y8
+	VORPD    Y8, Y6, Y6
+	VPSRLQ   $0x34, Y5, Y8
+	VPSUBQ   Y7, Y8, Y8
+	VORPD    pool<>+2176(SB), Y8, Y8
+	VSUBPD   pool<>+2304(SB), Y8, Y8
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y6, Y7
+	VADDPD      pool<>+2432(SB), Y6, Y6
+	VDIVPD      Y6, Y7, Y7
+	VMULPD      Y7, Y7, Y6
+	VMOVUPD     pool<>+8704(SB), Y9
+	VFMADD213PD pool<>+8832(SB), Y6, Y9
+	VFMADD213PD pool<>+8960(SB), Y6, Y9
+	VFMADD213PD pool<>+9088(SB), Y6, Y9
+	VFMADD213PD pool<>+9216(SB), Y6, Y9
+	VFMADD213PD pool<>+2560(SB), Y6, Y9
+	VFMADD213PD pool<>+2688(SB), Y6, Y9
+	VFMADD213PD pool<>+2816(SB), Y6, Y9
+	VFMADD213PD pool<>+2944(SB), Y6, Y9
+	VFMADD213PD pool<>+3072(SB), Y6, Y9
+	VMULPD      Y7, Y9, Y9
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y8, Y9
+	VFMADD231PD pool<>+3328(SB), Y8, Y9
+	VXORPD      Y7, Y7, Y7
+	VFMADD231PD Y7, Y5, Y9
+	VMOVAPD     Y9, Y5
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y2, Y2, Y6
+	VADDPD      Y3, Y6, Y6
+	VDIVPD      Y6, Y3, Y6
+	VMULPD      Y6, Y6, Y7
+	VMOVUPD     pool<>+6016(SB), Y8
+	VFMADD213PD pool<>+6144(SB), Y7, Y8
+	VFMADD213PD pool<>+6272(SB), Y7, Y8
+	VFMADD213PD pool<>+6400(SB), Y7, Y8
+	VFMADD213PD pool<>+6528(SB), Y7, Y8
+	VFMADD213PD pool<>+4096(SB), Y7, Y8
+	VFMADD213PD pool<>+4224(SB), Y7, Y8
+	VFMADD213PD pool<>+4352(SB), Y7, Y8
+	VFMADD213PD pool<>+4480(SB), Y7, Y8
+	VMULPD      Y7, Y8, Y8
+	VADDPD      Y6, Y6, Y6
+	VFMADD213PD Y6, Y6, Y8
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y4, Y5, Y4
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y5
+	VMULPD    pool<>+4736(SB), Y2, Y6
+	VCMPPD    $0x12, Y2, Y5, Y2
+	VCMPPD    $0x12, Y6, Y3, Y3
+	VANDPD    Y3, Y2, Y2
+	VBLENDVPD Y2, Y8, Y4, Y4
+	VMOVUPD   Y4, -32(AX)
+	MOVQ      $0x00000000, 408(SP)
+
+d_r10solo:
+	CMPQ  112(SP), $0x00
+	JNE   d_r10one
+	TESTQ SI, SI
+	JE    done
+	JMP   d_r10groups
+
+d_r10one:
+	MOVLQSX (BX), R8
+	TESTQ   R8, R8
+	JS      d_r10oignored
+
+	// Load the rows, each target's lane (and the tail's) -Inf, to the
+	// scratch block; the others' max.
+	LEAQ         416(SP), R8
+	ADDQ         $0x3f, R8
+	ANDQ         $-64, R8
+	VPBROADCASTD (BX), Y2
+	VMOVUPD      (DX), Y3
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, (R8)
+	VMOVUPD      32(DX), Y4
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 32(R8)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      64(DX), Y4
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 64(R8)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      96(DX), Y4
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 96(R8)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      128(DX), Y4
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 128(R8)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      160(DX), Y4
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 160(R8)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      192(DX), Y4
+	VPCMPEQQ     xres64y_cols6<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 192(R8)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      224(DX), Y4
+	VPCMPEQQ     xres64y_cols7<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 224(R8)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      256(DX), Y4
+	VPCMPEQQ     xres64y_cols8<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 256(R8)
+	VMAXPD       Y4, Y3, Y3
+	VMASKMOVPD   288(DX), Y1, Y4
+	VMOVUPD      pool<>+6656(SB), Y5
+	VBLENDVPD    Y1, Y4, Y5, Y4
+	VPCMPEQQ     xres64y_cols9<>+0(SB), Y2, Y2
+	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 288(R8)
+	VMAXPD       Y4, Y3, Y2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y4
+	VMAXPD     Y3, Y4, Y4
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VMAXPD     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y4, Y3
+	VUNPCKHPD  Y2, Y4, Y2
+	VMAXPD     Y3, Y2, Y2
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (BX), R8
+	VBROADCASTSD (DX)(R8*8), Y3
+	VMAXPD       Y3, Y2, Y4
+
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
+	VSUBPD  Y4, Y2, Y2
+	VMOVUPD pool<>+9344(SB), Y5
+	VCMPPD  $0x16, Y2, Y5, Y2
+	VPTEST  Y2, Y2
+	JNE     d_r10ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y4, Y2
+	VPCMPEQQ pool<>+6784(SB), Y2, Y2
+	VPTEST   Y2, Y2
+	JNE      d_r10ospecial
+	VMOVUPD  pool<>+9472(SB), Y2
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.
+	VSUBPD  Y4, Y3, Y3
+	VMOVUPD Y3, 152(SP)
+	VMOVUPD Y4, 184(SP)
+	VMOVAPD Y3, Y3
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y2, Y3
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y3, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y5
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y5, Y3
+	VFMADD231PD pool<>+7424(SB), Y5, Y3
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y5
+	VFMADD213PD pool<>+7680(SB), Y3, Y5
+	VFMADD213PD pool<>+7808(SB), Y3, Y5
+	VFMADD213PD pool<>+7936(SB), Y3, Y5
+	VFMADD213PD pool<>+8064(SB), Y3, Y5
+	VFMADD213PD pool<>+8192(SB), Y3, Y5
+	VFMADD213PD pool<>+8320(SB), Y3, Y5
+	VFMADD213PD pool<>+8448(SB), Y3, Y5
+	VFMADD213PD pool<>+8576(SB), Y3, Y5
+	VMULPD      Y3, Y3, Y6
+	VFMADD213PD Y3, Y6, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y4, Y4
+	VPADDQ  pool<>+2432(SB), Y4, Y4
+	VMULPD  Y4, Y5, Y3
+	VMOVUPD Y3, 120(SP)
+	LEAQ    416(SP), R8
+	ADDQ    $0x3f, R8
+	ANDQ    $-64, R8
+
+	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
+	VBROADCASTSD 184(SP), Y3
+	VMOVUPD      (R8), Y4
+	VSUBPD       Y3, Y4, Y4
+	VMOVUPD      32(R8), Y5
+	VSUBPD       Y3, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y2, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VMOVUPD Y4, (R8)
+	VMOVUPD Y5, 32(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD 64(R8), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 96(R8), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VMOVUPD Y5, 64(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD Y6, 96(R8)
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD 128(R8), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 160(R8), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VMOVUPD Y5, 128(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD Y6, 160(R8)
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD 192(R8), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 224(R8), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VMOVUPD Y5, 192(R8)
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD Y6, 224(R8)
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD 256(R8), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 288(R8), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y2, Y5
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y5, Y3
+	VMAXPD      Y6, Y2, Y6
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y6, Y2
+	VSUBPD      pool<>+7040(SB), Y3, Y7
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y7, Y5
+	VFMADD231PD pool<>+7424(SB), Y7, Y5
+	VSUBPD      pool<>+7040(SB), Y2, Y8
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y8, Y6
+	VFMADD231PD pool<>+7424(SB), Y8, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VMOVUPD     pool<>+7552(SB), Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y7
+	VFMADD213PD pool<>+7680(SB), Y6, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y7
+	VFMADD213PD pool<>+7808(SB), Y6, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y7
+	VFMADD213PD pool<>+7936(SB), Y6, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y7
+	VFMADD213PD pool<>+8064(SB), Y6, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y7
+	VFMADD213PD pool<>+8192(SB), Y6, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y7
+	VFMADD213PD pool<>+8320(SB), Y6, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y7
+	VFMADD213PD pool<>+8448(SB), Y6, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y7
+	VFMADD213PD pool<>+8576(SB), Y6, Y8
+	VMULPD      Y5, Y5, Y9
+	VFMADD213PD Y5, Y9, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y3, Y3
+	VPADDQ  pool<>+2432(SB), Y3, Y3
+	VMULPD  Y3, Y7, Y5
+	VPSLLQ  $0x34, Y2, Y2
+	VPADDQ  pool<>+2432(SB), Y2, Y2
+	VMULPD  Y2, Y8, Y6
+	VMOVUPD Y5, 256(R8)
+	VADDPD  Y5, Y4, Y2
+	VMOVUPD Y6, 288(R8)
+	VADDPD  Y6, Y2, Y2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y4
+	VADDPD     Y3, Y4, Y4
+	VPERM2F128 $0x20, Y2, Y2, Y3
+	VPERM2F128 $0x31, Y2, Y2, Y2
+	VADDPD     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y4, Y3
+	VUNPCKHPD  Y2, Y4, Y2
+	VADDPD     Y3, Y2, Y2
+	VMOVUPD    120(SP), Y3
+	VADDPD     Y2, Y3, Y4
+
+	// ds's factors: g/Z, -g*(O/Z) at the target.
+	VMOVUPD      pool<>+2432(SB), Y5
+	VDIVPD       Y4, Y5, Y5
+	VBROADCASTSD gradScale+104(FP), Y4
+	VMULPD       Y5, Y4, Y6
+	VMULPD       Y5, Y2, Y5
+	VMULPD       Y4, Y5, Y5
+	VXORPD       pool<>+3968(SB), Y5, Y5
+	VMOVUPD      Y5, 48(SP)
+	LEAQ         416(SP), R8
+	ADDQ         $0x3f, R8
+	ANDQ         $-64, R8
+
+	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
+	VMOVUPD    (R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, (CX)
+	VMOVUPD    32(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, 32(CX)
+	VMOVUPD    64(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, 64(CX)
+	VMOVUPD    96(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, 96(CX)
+	VMOVUPD    128(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, 128(CX)
+	VMOVUPD    160(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, 160(CX)
+	VMOVUPD    192(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, 192(CX)
+	VMOVUPD    224(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, 224(CX)
+	VMOVUPD    256(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMOVUPD    Y4, 256(CX)
+	VMOVUPD    288(R8), Y4
+	VMULPD     Y6, Y4, Y4
+	VMASKMOVPD Y4, Y1, 288(CX)
+
+	// ds at each target: minus the other entries' share.
+	LEAQ    (CX), R8
+	MOVLQSX (BX), R11
+	MOVQ    48(SP), R12
+	MOVQ    R12, (R8)(R11*8)
+	VADDPD  Y2, Y3, Y4
+	VMOVAPD Y4, Y4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y4, Y5
+	VPCMPGTQ pool<>+1920(SB), Y5, Y6
+	VPADDQ   pool<>+2048(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+2176(SB), Y7, Y7
+	VSUBPD   pool<>+2304(SB), Y7, Y7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y5, Y6
+	VADDPD      pool<>+2432(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+8704(SB), Y8
+	VFMADD213PD pool<>+8832(SB), Y5, Y8
+	VFMADD213PD pool<>+8960(SB), Y5, Y8
+	VFMADD213PD pool<>+9088(SB), Y5, Y8
+	VFMADD213PD pool<>+9216(SB), Y5, Y8
+	VFMADD213PD pool<>+2560(SB), Y5, Y8
+	VFMADD213PD pool<>+2688(SB), Y5, Y8
+	VFMADD213PD pool<>+2816(SB), Y5, Y8
+	VFMADD213PD pool<>+2944(SB), Y5, Y8
+	VFMADD213PD pool<>+3072(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
+	VFMADD231PD pool<>+3328(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y3, Y3, Y5
+	VADDPD      Y2, Y5, Y5
+	VDIVPD      Y5, Y2, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD213PD pool<>+6144(SB), Y6, Y7
+	VFMADD213PD pool<>+6272(SB), Y6, Y7
+	VFMADD213PD pool<>+6400(SB), Y6, Y7
+	VFMADD213PD pool<>+6528(SB), Y6, Y7
+	VFMADD213PD pool<>+4096(SB), Y6, Y7
+	VFMADD213PD pool<>+4224(SB), Y6, Y7
+	VFMADD213PD pool<>+4352(SB), Y6, Y7
+	VFMADD213PD pool<>+4480(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VMOVUPD 152(SP), Y5
+	VSUBPD  Y5, Y4, Y4
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y5
+	VMULPD    pool<>+4736(SB), Y3, Y6
+	VCMPPD    $0x12, Y3, Y5, Y3
+	VCMPPD    $0x12, Y6, Y2, Y2
+	VANDPD    Y2, Y3, Y3
+	VBLENDVPD Y3, Y7, Y4, Y4
+	VMOVSD    X4, (AX)
+
+d_r10onext:
+	LEAQ (DX)(DI*8), DX
+	LEAQ (CX)(DI*8), CX
+	ADDQ $0x00000008, AX
+	ADDQ $0x00000004, BX
+	DECQ SI
+	DECQ 112(SP)
+	JMP  d_r10solo
+
+d_r10oignored:
+	MOVQ   $0x00000000, (AX)
+	MOVQ   DI, R8
+	MOVQ   CX, R11
+	VXORPS Y2, Y2, Y2
+
+d_r10ozero_loop:
+	CMPQ    R8, $0x00000010
+	JL      d_r10ozero_one
+	VMOVUPD Y2, (R11)
+	VMOVUPD Y2, 32(R11)
+	VMOVUPD Y2, 64(R11)
+	VMOVUPD Y2, 96(R11)
+	ADDQ    $0x00000080, R11
+	SUBQ    $0x00000010, R8
+	JMP     d_r10ozero_loop
+
+d_r10ozero_one:
+	CMPQ    R8, $0x00000004
+	JL      d_r10ozero_tail
+	VMOVUPD Y2, (R11)
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000004, R8
+	JMP     d_r10ozero_one
+
+d_r10ozero_tail:
+	TESTQ      R8, R8
+	JE         d_r10ozero_done
+	VMASKMOVPD Y2, Y0, (R11)
+
+d_r10ozero_done:
+	JMP d_r10onext
+
+d_r10ospecial:
+	VMOVSD pool<>+5120(SB), X2
+	VMOVSD X2, (AX)
+	JMP    d_r10onext
+
+d_r10skip:
+	// Longer rows are not this function's (see rowsPart.cols).
+done:
+	VZEROUPPER
+	RET
+
+// func crossEntropyLossScratch9F64AVX2(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
+// Requires: AVX, AVX2, FMA3
+TEXT ·crossEntropyLossScratch9F64AVX2(SB), $1872-112
+	MOVQ loss_base+0(FP), AX
+	MOVQ ds_base+24(FP), CX
+	MOVQ logits_base+48(FP), CX
+	MOVQ labels_base+72(FP), DX
+	MOVQ labels_len+80(FP), BX
+	MOVQ cols+96(FP), SI
+
+	// The row-tail mask depends only on cols.
+	MOVQ    SI, DI
+	ANDQ    $0x00000003, DI
+	SHLQ    $0x03, DI
+	NEGQ    DI
+	LEAQ    masktab<>+0(SB), R8
+	VMOVDQU 32(R8)(DI*1), Y0
+
+	// The next row's data, prefetched by the exp pass (see prefetchRowBytes).
+	MOVQ SI, DI
+	SHLQ $0x03, DI
+	CMPQ DI, $0x00040000
+	JBE  pfnext
+	XORQ DI, DI
+
+pfnext:
+	// Rows of 9 float64 vectors, the last masked: resident.
+	CMPQ    SI, $0x00000024
+	JA      l_r9skip
+	MOVQ    SI, DI
+	SUBQ    $0x00000020, DI
+	SHLQ    $0x03, DI
+	NEGQ    DI
+	LEAQ    masktab<>+0(SB), R8
+	VMOVDQU 32(R8)(DI*1), Y0
+	MOVQ    SI, R8
+	SHLQ    $0x03, R8
+	LEAQ    (R8)(R8*2), R9
+	MOVQ    $0x00000000, 408(SP)
+
+l_r9groups:
+	CMPQ  BX, $0x04
+	JL    l_r9rest
+	MOVL  (DX), DI
+	ORL   4(DX), DI
+	ORL   8(DX), DI
+	ORL   12(DX), DI
+	TESTL DI, DI
+	JS    l_r9bail
+	LEAQ  (CX)(R9*1), DI
+
+	// Load the rows, each target's lane (and the tail's) -Inf, to the
+	// scratch block; the others' max.
+	LEAQ         416(SP), R10
+	ADDQ         $0x3f, R10
+	ANDQ         $-64, R10
+	VPBROADCASTD (DX), Y1
+	VMOVUPD      (CX), Y2
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
+	VBLENDVPD    Y3, pool<>+6656(SB), Y2, Y2
+	VMOVUPD      Y2, (R10)
+	VMOVUPD      32(CX), Y3
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 32(R10)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      64(CX), Y3
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 64(R10)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      96(CX), Y3
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 96(R10)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      128(CX), Y3
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 128(R10)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      160(CX), Y3
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 160(R10)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      192(CX), Y3
+	VPCMPEQQ     xres64y_cols6<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 192(R10)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      224(CX), Y3
+	VPCMPEQQ     xres64y_cols7<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 224(R10)
+	VMAXPD       Y3, Y2, Y2
+	VMASKMOVPD   256(CX), Y0, Y3
+	VMOVUPD      pool<>+6656(SB), Y4
+	VBLENDVPD    Y0, Y3, Y4, Y3
+	VPCMPEQQ     xres64y_cols8<>+0(SB), Y1, Y1
+	VBLENDVPD    Y1, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 256(R10)
+	VMAXPD       Y3, Y2, Y1
+	VPBROADCASTD 4(DX), Y2
+	VMOVUPD      (CX)(R8*1), Y3
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 288(R10)
+	VMOVUPD      32(CX)(R8*1), Y4
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 320(R10)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      64(CX)(R8*1), Y4
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 352(R10)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      96(CX)(R8*1), Y4
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 384(R10)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      128(CX)(R8*1), Y4
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 416(R10)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      160(CX)(R8*1), Y4
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 448(R10)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      192(CX)(R8*1), Y4
+	VPCMPEQQ     xres64y_cols6<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 480(R10)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      224(CX)(R8*1), Y4
+	VPCMPEQQ     xres64y_cols7<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 512(R10)
+	VMAXPD       Y4, Y3, Y3
+	VMASKMOVPD   256(CX)(R8*1), Y0, Y4
+	VMOVUPD      pool<>+6656(SB), Y5
+	VBLENDVPD    Y0, Y4, Y5, Y4
+	VPCMPEQQ     xres64y_cols8<>+0(SB), Y2, Y2
+	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 544(R10)
+	VMAXPD       Y4, Y3, Y2
+	VPBROADCASTD 8(DX), Y3
+	VMOVUPD      (CX)(R8*2), Y4
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y3, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 576(R10)
+	VMOVUPD      32(CX)(R8*2), Y5
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 608(R10)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      64(CX)(R8*2), Y5
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 640(R10)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      96(CX)(R8*2), Y5
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 672(R10)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      128(CX)(R8*2), Y5
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 704(R10)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      160(CX)(R8*2), Y5
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 736(R10)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      192(CX)(R8*2), Y5
+	VPCMPEQQ     xres64y_cols6<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 768(R10)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      224(CX)(R8*2), Y5
+	VPCMPEQQ     xres64y_cols7<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 800(R10)
+	VMAXPD       Y5, Y4, Y4
+	VMASKMOVPD   256(CX)(R8*2), Y0, Y5
+	VMOVUPD      pool<>+6656(SB), Y6
+	VBLENDVPD    Y0, Y5, Y6, Y5
+	VPCMPEQQ     xres64y_cols8<>+0(SB), Y3, Y3
+	VBLENDVPD    Y3, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 832(R10)
+	VMAXPD       Y5, Y4, Y3
+	VPBROADCASTD 12(DX), Y4
+	VMOVUPD      (DI), Y5
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y4, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 864(R10)
+	VMOVUPD      32(DI), Y6
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 896(R10)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      64(DI), Y6
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 928(R10)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      96(DI), Y6
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 960(R10)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      128(DI), Y6
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 992(R10)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      160(DI), Y6
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 1024(R10)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      192(DI), Y6
+	VPCMPEQQ     xres64y_cols6<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 1056(R10)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      224(DI), Y6
+	VPCMPEQQ     xres64y_cols7<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 1088(R10)
+	VMAXPD       Y6, Y5, Y5
+	VMASKMOVPD   256(DI), Y0, Y6
+	VMOVUPD      pool<>+6656(SB), Y7
+	VBLENDVPD    Y0, Y6, Y7, Y6
+	VPCMPEQQ     xres64y_cols8<>+0(SB), Y4, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 1120(R10)
+	VMAXPD       Y6, Y5, Y4
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y3, Y1, Y5
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VMAXPD     Y5, Y1, Y1
+	VPERM2F128 $0x20, Y4, Y2, Y3
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VMAXPD     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y1, Y3
+	VUNPCKHPD  Y2, Y1, Y1
+	VMAXPD     Y3, Y1, Y1
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (DX), R10
+	LEAQ         (CX)(R10*8), R10
+	VBROADCASTSD (R10), Y2
+	MOVLQSX      4(DX), R10
+	LEAQ         (CX)(R10*8), R10
+	VBROADCASTSD (R10)(R8*1), Y3
+	MOVLQSX      8(DX), R10
+	LEAQ         (CX)(R10*8), R10
+	VBROADCASTSD (R10)(R8*2), Y4
+	MOVLQSX      12(DX), R10
+	LEAQ         (DI)(R10*8), R10
+	VBROADCASTSD (R10), Y5
+	VBLENDPD     $0x0a, Y3, Y2, Y2
+	VBLENDPD     $0x0a, Y5, Y4, Y4
+	VBLENDPD     $0x0c, Y4, Y2, Y2
+	VMAXPD       Y2, Y1, Y3
+
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
+	VSUBPD  Y3, Y1, Y1
+	VMOVUPD pool<>+9344(SB), Y4
+	VCMPPD  $0x16, Y1, Y4, Y1
+	VPTEST  Y1, Y1
+	JNE     l_r9bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y3, Y1
+	VPCMPEQQ pool<>+6784(SB), Y1, Y1
+	VPTEST   Y1, Y1
+	JNE      l_r9bail
+	VMOVUPD  pool<>+9472(SB), Y1
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.
+	VSUBPD  Y3, Y2, Y2
+	VMOVUPD Y2, 152(SP)
+	VMOVUPD Y3, 184(SP)
+	VMOVAPD Y2, Y2
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y2, Y1, Y2
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y2, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y4
+	VMOVUPD     Y2, Y2
+	VFMADD231PD pool<>+7296(SB), Y4, Y2
+	VFMADD231PD pool<>+7424(SB), Y4, Y2
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y4
+	VFMADD213PD pool<>+7680(SB), Y2, Y4
+	VFMADD213PD pool<>+7808(SB), Y2, Y4
+	VFMADD213PD pool<>+7936(SB), Y2, Y4
+	VFMADD213PD pool<>+8064(SB), Y2, Y4
+	VFMADD213PD pool<>+8192(SB), Y2, Y4
+	VFMADD213PD pool<>+8320(SB), Y2, Y4
+	VFMADD213PD pool<>+8448(SB), Y2, Y4
+	VFMADD213PD pool<>+8576(SB), Y2, Y4
+	VMULPD      Y2, Y2, Y5
+	VFMADD213PD Y2, Y5, Y4
+	VADDPD      pool<>+2432(SB), Y4, Y4
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y3, Y3
+	VPADDQ  pool<>+2432(SB), Y3, Y3
+	VMULPD  Y3, Y4, Y2
+	VMOVUPD Y2, 120(SP)
+	LEAQ    416(SP), DI
+	ADDQ    $0x3f, DI
+	ANDQ    $-64, DI
+
+	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
+	VBROADCASTSD 184(SP), Y2
+	VMOVUPD      (DI), Y3
+	VSUBPD       Y2, Y3, Y3
+	VMOVUPD      32(DI), Y4
+	VSUBPD       Y2, Y4, Y4
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y1, Y3
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y3, Y5
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VSUBPD      pool<>+7040(SB), Y5, Y7
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y7, Y3
+	VFMADD231PD pool<>+7424(SB), Y7, Y3
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VMOVUPD     pool<>+7552(SB), Y8
+	VFMADD213PD pool<>+7680(SB), Y3, Y7
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y3, Y7
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y3, Y7
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y3, Y7
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y3, Y7
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y3, Y7
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y3, Y7
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y3, Y7
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VMULPD      Y3, Y3, Y9
+	VFMADD213PD Y3, Y9, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+	VMULPD      Y4, Y4, Y3
+	VFMADD213PD Y4, Y3, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y5, Y5
+	VPADDQ  pool<>+2432(SB), Y5, Y5
+	VMULPD  Y5, Y7, Y3
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VADDPD  Y4, Y3, Y3
+	VMOVUPD 64(DI), Y4
+	VSUBPD  Y2, Y4, Y4
+	VMOVUPD 96(DI), Y5
+	VSUBPD  Y2, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VADDPD  Y4, Y3, Y3
+	VADDPD  Y5, Y3, Y3
+	VMOVUPD 128(DI), Y4
+	VSUBPD  Y2, Y4, Y4
+	VMOVUPD 160(DI), Y5
+	VSUBPD  Y2, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VADDPD  Y4, Y3, Y3
+	VADDPD  Y5, Y3, Y3
+	VMOVUPD 192(DI), Y4
+	VSUBPD  Y2, Y4, Y4
+	VMOVUPD 224(DI), Y5
+	VSUBPD  Y2, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VADDPD  Y4, Y3, Y3
+	VADDPD  Y5, Y3, Y3
+	VMOVUPD 256(DI), Y4
+	VSUBPD  Y2, Y4, Y4
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y4, Y2
+	VSUBPD      pool<>+7040(SB), Y2, Y5
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y5, Y4
+	VFMADD231PD pool<>+7424(SB), Y5, Y4
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y5
+	VFMADD213PD pool<>+7680(SB), Y4, Y5
+	VFMADD213PD pool<>+7808(SB), Y4, Y5
+	VFMADD213PD pool<>+7936(SB), Y4, Y5
+	VFMADD213PD pool<>+8064(SB), Y4, Y5
+	VFMADD213PD pool<>+8192(SB), Y4, Y5
+	VFMADD213PD pool<>+8320(SB), Y4, Y5
+	VFMADD213PD pool<>+8448(SB), Y4, Y5
+	VFMADD213PD pool<>+8576(SB), Y4, Y5
+	VMULPD      Y4, Y4, Y6
+	VFMADD213PD Y4, Y6, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y2, Y2
+	VPADDQ       pool<>+2432(SB), Y2, Y2
+	VMULPD       Y2, Y5, Y4
+	VADDPD       Y4, Y3, Y2
+	VBROADCASTSD 192(SP), Y3
+	VMOVUPD      288(DI), Y4
+	VSUBPD       Y3, Y4, Y4
+	VMOVUPD      320(DI), Y5
+	VSUBPD       Y3, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD 352(DI), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 384(DI), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VADDPD  Y5, Y4, Y4
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD 416(DI), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 448(DI), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VADDPD  Y5, Y4, Y4
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD 480(DI), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 512(DI), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VADDPD  Y5, Y4, Y4
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD 544(DI), Y5
+	VSUBPD  Y3, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y5, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y6
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y6, Y5
+	VFMADD231PD pool<>+7424(SB), Y6, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y6
+	VFMADD213PD pool<>+7680(SB), Y5, Y6
+	VFMADD213PD pool<>+7808(SB), Y5, Y6
+	VFMADD213PD pool<>+7936(SB), Y5, Y6
+	VFMADD213PD pool<>+8064(SB), Y5, Y6
+	VFMADD213PD pool<>+8192(SB), Y5, Y6
+	VFMADD213PD pool<>+8320(SB), Y5, Y6
+	VFMADD213PD pool<>+8448(SB), Y5, Y6
+	VFMADD213PD pool<>+8576(SB), Y5, Y6
+	VMULPD      Y5, Y5, Y7
+	VFMADD213PD Y5, Y7, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y3, Y3
+	VPADDQ       pool<>+2432(SB), Y3, Y3
+	VMULPD       Y3, Y6, Y5
+	VADDPD       Y5, Y4, Y3
+	VBROADCASTSD 200(SP), Y4
+	VMOVUPD      576(DI), Y5
+	VSUBPD       Y4, Y5, Y5
+	VMOVUPD      608(DI), Y6
+	VSUBPD       Y4, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VADDPD  Y6, Y5, Y5
+	VMOVUPD 640(DI), Y6
+	VSUBPD  Y4, Y6, Y6
+	VMOVUPD 672(DI), Y7
+	VSUBPD  Y4, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VADDPD  Y6, Y5, Y5
+	VADDPD  Y7, Y5, Y5
+	VMOVUPD 704(DI), Y6
+	VSUBPD  Y4, Y6, Y6
+	VMOVUPD 736(DI), Y7
+	VSUBPD  Y4, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VADDPD  Y6, Y5, Y5
+	VADDPD  Y7, Y5, Y5
+	VMOVUPD 768(DI), Y6
+	VSUBPD  Y4, Y6, Y6
+	VMOVUPD 800(DI), Y7
+	VSUBPD  Y4, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VADDPD  Y6, Y5, Y5
+	VADDPD  Y7, Y5, Y5
+	VMOVUPD 832(DI), Y6
+	VSUBPD  Y4, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y6, Y4
+	VSUBPD      pool<>+7040(SB), Y4, Y7
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y7, Y6
+	VFMADD231PD pool<>+7424(SB), Y7, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y6, Y7
+	VFMADD213PD pool<>+7808(SB), Y6, Y7
+	VFMADD213PD pool<>+7936(SB), Y6, Y7
+	VFMADD213PD pool<>+8064(SB), Y6, Y7
+	VFMADD213PD pool<>+8192(SB), Y6, Y7
+	VFMADD213PD pool<>+8320(SB), Y6, Y7
+	VFMADD213PD pool<>+8448(SB), Y6, Y7
+	VFMADD213PD pool<>+8576(SB), Y6, Y7
+	VMULPD      Y6, Y6, Y8
+	VFMADD213PD Y6, Y8, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y4, Y4
+	VPADDQ       pool<>+2432(SB), Y4, Y4
+	VMULPD       Y4, Y7, Y6
+	VADDPD       Y6, Y5, Y4
+	VBROADCASTSD 208(SP), Y5
+	VMOVUPD      864(DI), Y6
+	VSUBPD       Y5, Y6, Y6
+	VMOVUPD      896(DI), Y7
+	VSUBPD       Y5, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VADDPD  Y7, Y6, Y6
+	VMOVUPD 928(DI), Y7
+	VSUBPD  Y5, Y7, Y7
+	VMOVUPD 960(DI), Y8
+	VSUBPD  Y5, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VMAXPD      Y8, Y1, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VMULPD      Y7, Y7, Y13
+	VFMADD213PD Y7, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VADDPD  Y7, Y6, Y6
+	VADDPD  Y8, Y6, Y6
+	VMOVUPD 992(DI), Y7
+	VSUBPD  Y5, Y7, Y7
+	VMOVUPD 1024(DI), Y8
+	VSUBPD  Y5, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VMAXPD      Y8, Y1, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VMULPD      Y7, Y7, Y13
+	VFMADD213PD Y7, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VADDPD  Y7, Y6, Y6
+	VADDPD  Y8, Y6, Y6
+	VMOVUPD 1056(DI), Y7
+	VSUBPD  Y5, Y7, Y7
+	VMOVUPD 1088(DI), Y8
+	VSUBPD  Y5, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VMAXPD      Y8, Y1, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VMULPD      Y7, Y7, Y13
+	VFMADD213PD Y7, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VADDPD  Y7, Y6, Y6
+	VADDPD  Y8, Y6, Y6
+	VMOVUPD 1120(DI), Y7
+	VSUBPD  Y5, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y1
+	VFMADD231PD pool<>+7168(SB), Y7, Y1
+	VSUBPD      pool<>+7040(SB), Y1, Y5
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y5, Y7
+	VFMADD231PD pool<>+7424(SB), Y5, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y5
+	VFMADD213PD pool<>+7680(SB), Y7, Y5
+	VFMADD213PD pool<>+7808(SB), Y7, Y5
+	VFMADD213PD pool<>+7936(SB), Y7, Y5
+	VFMADD213PD pool<>+8064(SB), Y7, Y5
+	VFMADD213PD pool<>+8192(SB), Y7, Y5
+	VFMADD213PD pool<>+8320(SB), Y7, Y5
+	VFMADD213PD pool<>+8448(SB), Y7, Y5
+	VFMADD213PD pool<>+8576(SB), Y7, Y5
+	VMULPD      Y7, Y7, Y8
+	VFMADD213PD Y7, Y8, Y5
+	VADDPD      pool<>+2432(SB), Y5, Y5
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y1, Y1
+	VPADDQ pool<>+2432(SB), Y1, Y1
+	VMULPD Y1, Y5, Y7
+	VADDPD Y7, Y6, Y1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y4, Y2, Y5
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VADDPD     Y5, Y2, Y2
+	VPERM2F128 $0x20, Y1, Y3, Y4
+	VPERM2F128 $0x31, Y1, Y3, Y1
+	VADDPD     Y4, Y1, Y1
+	VUNPCKLPD  Y1, Y2, Y3
+	VUNPCKHPD  Y1, Y2, Y1
+	VADDPD     Y3, Y1, Y1
+	VMOVUPD    120(SP), Y2
+	VMOVUPD    152(SP), Y3
+	CMPQ       408(SP), $0x00
+	JE         l_r9gnopend
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y4
+	VMOVUPD 280(SP), Y5
+	VMOVUPD 344(SP), Y6
+	VADDPD  Y5, Y4, Y7
+	VMOVAPD Y7, Y7
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y7, Y8
+	VPCMPGTQ pool<>+1920(SB), Y8, Y9
+	VPADDQ   pool<>+2048(SB), Y9, Y10
+	VPSLLQ   $0x34, Y10, Y10
+	VORPD    Y10, Y8, Y8
+	VPSRLQ   $0x34, Y7, Y10
+	VPSUBQ   Y9, Y10, Y10
+	VORPD    pool<>+2176(SB), Y10, Y10
+	VSUBPD   pool<>+2304(SB), Y10, Y10
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y8, Y9
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VDIVPD      Y8, Y9, Y9
+	VMULPD      Y9, Y9, Y8
+	VMOVUPD     pool<>+8704(SB), Y11
+	VFMADD213PD pool<>+8832(SB), Y8, Y11
+	VFMADD213PD pool<>+8960(SB), Y8, Y11
+	VFMADD213PD pool<>+9088(SB), Y8, Y11
+	VFMADD213PD pool<>+9216(SB), Y8, Y11
+	VFMADD213PD pool<>+2560(SB), Y8, Y11
+	VFMADD213PD pool<>+2688(SB), Y8, Y11
+	VFMADD213PD pool<>+2816(SB), Y8, Y11
+	VFMADD213PD pool<>+2944(SB), Y8, Y11
+	VFMADD213PD pool<>+3072(SB), Y8, Y11
+	VMULPD      Y9, Y11, Y11
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y10, Y11
+	VFMADD231PD pool<>+3328(SB), Y10, Y11
+	VXORPD      Y9, Y9, Y9
+	VFMADD231PD Y9, Y7, Y11
+	VMOVAPD     Y11, Y7
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y4, Y4, Y8
+	VADDPD      Y5, Y8, Y8
+	VDIVPD      Y8, Y5, Y8
+	VMULPD      Y8, Y8, Y9
+	VMOVUPD     pool<>+6016(SB), Y10
+	VFMADD213PD pool<>+6144(SB), Y9, Y10
+	VFMADD213PD pool<>+6272(SB), Y9, Y10
+	VFMADD213PD pool<>+6400(SB), Y9, Y10
+	VFMADD213PD pool<>+6528(SB), Y9, Y10
+	VFMADD213PD pool<>+4096(SB), Y9, Y10
+	VFMADD213PD pool<>+4224(SB), Y9, Y10
+	VFMADD213PD pool<>+4352(SB), Y9, Y10
+	VFMADD213PD pool<>+4480(SB), Y9, Y10
+	VMULPD      Y9, Y10, Y10
+	VADDPD      Y8, Y8, Y8
+	VFMADD213PD Y8, Y8, Y10
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y6, Y7, Y6
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y7
+	VMULPD    pool<>+4736(SB), Y4, Y8
+	VCMPPD    $0x12, Y4, Y7, Y4
+	VCMPPD    $0x12, Y8, Y5, Y5
+	VANDPD    Y5, Y4, Y4
+	VBLENDVPD Y4, Y10, Y6, Y6
+	VMOVUPD   Y6, -32(AX)
+
+l_r9gnopend:
+	// This group's losses pending.
+	VMOVUPD Y2, 216(SP)
+	VMOVUPD Y1, 280(SP)
+	VMOVUPD Y3, 344(SP)
+	MOVQ    $0x00000001, 408(SP)
+	LEAQ    (CX)(R8*4), CX
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000010, DX
+	SUBQ    $0x04, BX
+	JMP     l_r9groups
+
+l_r9bail:
+	MOVQ $0x00000004, 112(SP)
+	JMP  l_r9flush
+
+l_r9rest:
+	MOVQ BX, 112(SP)
+
+l_r9flush:
+	CMPQ 408(SP), $0x00
+	JE   l_r9solo
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y1
+	VMOVUPD 280(SP), Y2
+	VMOVUPD 344(SP), Y3
+	VADDPD  Y2, Y1, Y4
+	VMOVAPD Y4, Y4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y4, Y5
+	VPCMPGTQ pool<>+1920(SB), Y5, Y6
+	VPADDQ   pool<>+2048(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+2176(SB), Y7, Y7
+	VSUBPD   pool<>+2304(SB), Y7, Y7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y5, Y6
+	VADDPD      pool<>+2432(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+8704(SB), Y8
+	VFMADD213PD pool<>+8832(SB), Y5, Y8
+	VFMADD213PD pool<>+8960(SB), Y5, Y8
+	VFMADD213PD pool<>+9088(SB), Y5, Y8
+	VFMADD213PD pool<>+9216(SB), Y5, Y8
+	VFMADD213PD pool<>+2560(SB), Y5, Y8
+	VFMADD213PD pool<>+2688(SB), Y5, Y8
+	VFMADD213PD pool<>+2816(SB), Y5, Y8
+	VFMADD213PD pool<>+2944(SB), Y5, Y8
+	VFMADD213PD pool<>+3072(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
+	VFMADD231PD pool<>+3328(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y5
+	VADDPD      Y2, Y5, Y5
+	VDIVPD      Y5, Y2, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD213PD pool<>+6144(SB), Y6, Y7
+	VFMADD213PD pool<>+6272(SB), Y6, Y7
+	VFMADD213PD pool<>+6400(SB), Y6, Y7
+	VFMADD213PD pool<>+6528(SB), Y6, Y7
+	VFMADD213PD pool<>+4096(SB), Y6, Y7
+	VFMADD213PD pool<>+4224(SB), Y6, Y7
+	VFMADD213PD pool<>+4352(SB), Y6, Y7
+	VFMADD213PD pool<>+4480(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y3, Y4, Y3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y4
+	VMULPD    pool<>+4736(SB), Y1, Y5
+	VCMPPD    $0x12, Y1, Y4, Y1
+	VCMPPD    $0x12, Y5, Y2, Y2
+	VANDPD    Y2, Y1, Y1
+	VBLENDVPD Y1, Y7, Y3, Y3
+	VMOVUPD   Y3, -32(AX)
+	MOVQ      $0x00000000, 408(SP)
+
+l_r9solo:
+	CMPQ  112(SP), $0x00
+	JNE   l_r9one
+	TESTQ BX, BX
+	JE    done
+	JMP   l_r9groups
+
+l_r9one:
+	MOVLQSX (DX), DI
+	TESTQ   DI, DI
+	JS      l_r9oignored
+
+	// Load the rows, each target's lane (and the tail's) -Inf, to the
+	// scratch block; the others' max.
+	LEAQ         416(SP), DI
+	ADDQ         $0x3f, DI
+	ANDQ         $-64, DI
+	VPBROADCASTD (DX), Y1
+	VMOVUPD      (CX), Y2
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
+	VBLENDVPD    Y3, pool<>+6656(SB), Y2, Y2
+	VMOVUPD      Y2, (DI)
+	VMOVUPD      32(CX), Y3
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 32(DI)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      64(CX), Y3
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 64(DI)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      96(CX), Y3
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 96(DI)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      128(CX), Y3
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 128(DI)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      160(CX), Y3
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 160(DI)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      192(CX), Y3
+	VPCMPEQQ     xres64y_cols6<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 192(DI)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      224(CX), Y3
+	VPCMPEQQ     xres64y_cols7<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 224(DI)
+	VMAXPD       Y3, Y2, Y2
+	VMASKMOVPD   256(CX), Y0, Y3
+	VMOVUPD      pool<>+6656(SB), Y4
+	VBLENDVPD    Y0, Y3, Y4, Y3
+	VPCMPEQQ     xres64y_cols8<>+0(SB), Y1, Y1
+	VBLENDVPD    Y1, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 256(DI)
+	VMAXPD       Y3, Y2, Y1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y3
+	VMAXPD     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VMAXPD     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y3, Y2
+	VUNPCKHPD  Y1, Y3, Y1
+	VMAXPD     Y2, Y1, Y1
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (DX), DI
+	VBROADCASTSD (CX)(DI*8), Y2
+	VMAXPD       Y2, Y1, Y3
+
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
+	VSUBPD  Y3, Y1, Y1
+	VMOVUPD pool<>+9344(SB), Y4
+	VCMPPD  $0x16, Y1, Y4, Y1
+	VPTEST  Y1, Y1
+	JNE     l_r9ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y3, Y1
+	VPCMPEQQ pool<>+6784(SB), Y1, Y1
+	VPTEST   Y1, Y1
+	JNE      l_r9ospecial
+	VMOVUPD  pool<>+9472(SB), Y1
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.
+	VSUBPD  Y3, Y2, Y2
+	VMOVUPD Y2, 152(SP)
+	VMOVUPD Y3, 184(SP)
+	VMOVAPD Y2, Y2
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y2, Y1, Y2
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y2, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y4
+	VMOVUPD     Y2, Y2
+	VFMADD231PD pool<>+7296(SB), Y4, Y2
+	VFMADD231PD pool<>+7424(SB), Y4, Y2
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y4
+	VFMADD213PD pool<>+7680(SB), Y2, Y4
+	VFMADD213PD pool<>+7808(SB), Y2, Y4
+	VFMADD213PD pool<>+7936(SB), Y2, Y4
+	VFMADD213PD pool<>+8064(SB), Y2, Y4
+	VFMADD213PD pool<>+8192(SB), Y2, Y4
+	VFMADD213PD pool<>+8320(SB), Y2, Y4
+	VFMADD213PD pool<>+8448(SB), Y2, Y4
+	VFMADD213PD pool<>+8576(SB), Y2, Y4
+	VMULPD      Y2, Y2, Y5
+	VFMADD213PD Y2, Y5, Y4
+	VADDPD      pool<>+2432(SB), Y4, Y4
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y3, Y3
+	VPADDQ  pool<>+2432(SB), Y3, Y3
+	VMULPD  Y3, Y4, Y2
+	VMOVUPD Y2, 120(SP)
+	LEAQ    416(SP), DI
+	ADDQ    $0x3f, DI
+	ANDQ    $-64, DI
+
+	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
+	VBROADCASTSD 184(SP), Y2
+	VMOVUPD      (DI), Y3
+	VSUBPD       Y2, Y3, Y3
+	VMOVUPD      32(DI), Y4
+	VSUBPD       Y2, Y4, Y4
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y1, Y3
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y3, Y5
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VSUBPD      pool<>+7040(SB), Y5, Y7
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y7, Y3
+	VFMADD231PD pool<>+7424(SB), Y7, Y3
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VMOVUPD     pool<>+7552(SB), Y8
+	VFMADD213PD pool<>+7680(SB), Y3, Y7
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y3, Y7
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y3, Y7
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y3, Y7
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y3, Y7
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y3, Y7
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y3, Y7
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y3, Y7
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VMULPD      Y3, Y3, Y9
+	VFMADD213PD Y3, Y9, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+	VMULPD      Y4, Y4, Y3
+	VFMADD213PD Y4, Y3, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y5, Y5
+	VPADDQ  pool<>+2432(SB), Y5, Y5
+	VMULPD  Y5, Y7, Y3
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VADDPD  Y4, Y3, Y3
+	VMOVUPD 64(DI), Y4
+	VSUBPD  Y2, Y4, Y4
+	VMOVUPD 96(DI), Y5
+	VSUBPD  Y2, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VADDPD  Y4, Y3, Y3
+	VADDPD  Y5, Y3, Y3
+	VMOVUPD 128(DI), Y4
+	VSUBPD  Y2, Y4, Y4
+	VMOVUPD 160(DI), Y5
+	VSUBPD  Y2, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VADDPD  Y4, Y3, Y3
+	VADDPD  Y5, Y3, Y3
+	VMOVUPD 192(DI), Y4
+	VSUBPD  Y2, Y4, Y4
+	VMOVUPD 224(DI), Y5
+	VSUBPD  Y2, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VADDPD  Y4, Y3, Y3
+	VADDPD  Y5, Y3, Y3
+	VMOVUPD 256(DI), Y4
+	VSUBPD  Y2, Y4, Y4
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y1
+	VFMADD231PD pool<>+7168(SB), Y4, Y1
+	VSUBPD      pool<>+7040(SB), Y1, Y2
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y2, Y4
+	VFMADD231PD pool<>+7424(SB), Y2, Y4
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y2
+	VFMADD213PD pool<>+7680(SB), Y4, Y2
+	VFMADD213PD pool<>+7808(SB), Y4, Y2
+	VFMADD213PD pool<>+7936(SB), Y4, Y2
+	VFMADD213PD pool<>+8064(SB), Y4, Y2
+	VFMADD213PD pool<>+8192(SB), Y4, Y2
+	VFMADD213PD pool<>+8320(SB), Y4, Y2
+	VFMADD213PD pool<>+8448(SB), Y4, Y2
+	VFMADD213PD pool<>+8576(SB), Y4, Y2
+	VMULPD      Y4, Y4, Y5
+	VFMADD213PD Y4, Y5, Y2
+	VADDPD      pool<>+2432(SB), Y2, Y2
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y1, Y1
+	VPADDQ pool<>+2432(SB), Y1, Y1
+	VMULPD Y1, Y2, Y4
+	VADDPD Y4, Y3, Y1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y3
+	VADDPD     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VADDPD     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y3, Y2
+	VUNPCKHPD  Y1, Y3, Y1
+	VADDPD     Y2, Y1, Y1
+	VMOVUPD    120(SP), Y2
+	VADDPD     Y1, Y2, Y3
+	VMOVAPD    Y3, Y3
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y3, Y4
+	VPCMPGTQ pool<>+1920(SB), Y4, Y5
+	VPADDQ   pool<>+2048(SB), Y5, Y6
+	VPSLLQ   $0x34, Y6, Y6
+	VORPD    Y6, Y4, Y4
+	VPSRLQ   $0x34, Y3, Y6
+	VPSUBQ   Y5, Y6, Y6
+	VORPD    pool<>+2176(SB), Y6, Y6
+	VSUBPD   pool<>+2304(SB), Y6, Y6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y4, Y5
+	VADDPD      pool<>+2432(SB), Y4, Y4
+	VDIVPD      Y4, Y5, Y5
+	VMULPD      Y5, Y5, Y4
+	VMOVUPD     pool<>+8704(SB), Y7
+	VFMADD213PD pool<>+8832(SB), Y4, Y7
+	VFMADD213PD pool<>+8960(SB), Y4, Y7
+	VFMADD213PD pool<>+9088(SB), Y4, Y7
+	VFMADD213PD pool<>+9216(SB), Y4, Y7
+	VFMADD213PD pool<>+2560(SB), Y4, Y7
+	VFMADD213PD pool<>+2688(SB), Y4, Y7
+	VFMADD213PD pool<>+2816(SB), Y4, Y7
+	VFMADD213PD pool<>+2944(SB), Y4, Y7
+	VFMADD213PD pool<>+3072(SB), Y4, Y7
+	VMULPD      Y5, Y7, Y7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y6, Y7
+	VFMADD231PD pool<>+3328(SB), Y6, Y7
+	VXORPD      Y5, Y5, Y5
+	VFMADD231PD Y5, Y3, Y7
+	VMOVAPD     Y7, Y3
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y2, Y2, Y4
+	VADDPD      Y1, Y4, Y4
+	VDIVPD      Y4, Y1, Y4
+	VMULPD      Y4, Y4, Y5
+	VMOVUPD     pool<>+6016(SB), Y6
+	VFMADD213PD pool<>+6144(SB), Y5, Y6
+	VFMADD213PD pool<>+6272(SB), Y5, Y6
+	VFMADD213PD pool<>+6400(SB), Y5, Y6
+	VFMADD213PD pool<>+6528(SB), Y5, Y6
+	VFMADD213PD pool<>+4096(SB), Y5, Y6
+	VFMADD213PD pool<>+4224(SB), Y5, Y6
+	VFMADD213PD pool<>+4352(SB), Y5, Y6
+	VFMADD213PD pool<>+4480(SB), Y5, Y6
+	VMULPD      Y5, Y6, Y6
+	VADDPD      Y4, Y4, Y4
+	VFMADD213PD Y4, Y4, Y6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VMOVUPD 152(SP), Y4
+	VSUBPD  Y4, Y3, Y3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y4
+	VMULPD    pool<>+4736(SB), Y2, Y5
+	VCMPPD    $0x12, Y2, Y4, Y2
+	VCMPPD    $0x12, Y5, Y1, Y1
+	VANDPD    Y1, Y2, Y2
+	VBLENDVPD Y2, Y6, Y3, Y3
+	VMOVSD    X3, (AX)
+
+l_r9onext:
+	LEAQ (CX)(SI*8), CX
+	ADDQ $0x00000008, AX
+	ADDQ $0x00000004, DX
+	DECQ BX
+	DECQ 112(SP)
+	JMP  l_r9solo
+
+l_r9oignored:
+	MOVQ $0x00000000, (AX)
+	JMP  l_r9onext
+
+l_r9ospecial:
+	VMOVSD pool<>+5120(SB), X1
+	VMOVSD X1, (AX)
+	JMP    l_r9onext
+
+l_r9skip:
+	// Rows of 10 float64 vectors, the last masked: resident.
+	CMPQ    SI, $0x00000028
+	JA      l_r10skip
+	MOVQ    SI, DI
+	SUBQ    $0x00000024, DI
+	SHLQ    $0x03, DI
+	NEGQ    DI
+	LEAQ    masktab<>+0(SB), R8
+	VMOVDQU 32(R8)(DI*1), Y0
+	MOVQ    SI, R8
+	SHLQ    $0x03, R8
+	LEAQ    (R8)(R8*2), R9
+	MOVQ    $0x00000000, 408(SP)
+
+l_r10groups:
+	CMPQ  BX, $0x04
+	JL    l_r10rest
+	MOVL  (DX), DI
+	ORL   4(DX), DI
+	ORL   8(DX), DI
+	ORL   12(DX), DI
+	TESTL DI, DI
+	JS    l_r10bail
+	LEAQ  (CX)(R9*1), DI
+
+	// Load the rows, each target's lane (and the tail's) -Inf, to the
+	// scratch block; the others' max.
+	LEAQ         416(SP), R10
+	ADDQ         $0x3f, R10
+	ANDQ         $-64, R10
+	VPBROADCASTD (DX), Y1
+	VMOVUPD      (CX), Y2
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
+	VBLENDVPD    Y3, pool<>+6656(SB), Y2, Y2
+	VMOVUPD      Y2, (R10)
+	VMOVUPD      32(CX), Y3
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 32(R10)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      64(CX), Y3
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 64(R10)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      96(CX), Y3
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 96(R10)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      128(CX), Y3
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 128(R10)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      160(CX), Y3
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 160(R10)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      192(CX), Y3
+	VPCMPEQQ     xres64y_cols6<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 192(R10)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      224(CX), Y3
+	VPCMPEQQ     xres64y_cols7<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 224(R10)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      256(CX), Y3
+	VPCMPEQQ     xres64y_cols8<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 256(R10)
+	VMAXPD       Y3, Y2, Y2
+	VMASKMOVPD   288(CX), Y0, Y3
+	VMOVUPD      pool<>+6656(SB), Y4
+	VBLENDVPD    Y0, Y3, Y4, Y3
+	VPCMPEQQ     xres64y_cols9<>+0(SB), Y1, Y1
+	VBLENDVPD    Y1, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 288(R10)
+	VMAXPD       Y3, Y2, Y1
+	VPBROADCASTD 4(DX), Y2
+	VMOVUPD      (CX)(R8*1), Y3
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 320(R10)
+	VMOVUPD      32(CX)(R8*1), Y4
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 352(R10)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      64(CX)(R8*1), Y4
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 384(R10)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      96(CX)(R8*1), Y4
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 416(R10)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      128(CX)(R8*1), Y4
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 448(R10)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      160(CX)(R8*1), Y4
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 480(R10)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      192(CX)(R8*1), Y4
+	VPCMPEQQ     xres64y_cols6<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 512(R10)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      224(CX)(R8*1), Y4
+	VPCMPEQQ     xres64y_cols7<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 544(R10)
+	VMAXPD       Y4, Y3, Y3
+	VMOVUPD      256(CX)(R8*1), Y4
+	VPCMPEQQ     xres64y_cols8<>+0(SB), Y2, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 576(R10)
+	VMAXPD       Y4, Y3, Y3
+	VMASKMOVPD   288(CX)(R8*1), Y0, Y4
+	VMOVUPD      pool<>+6656(SB), Y5
+	VBLENDVPD    Y0, Y4, Y5, Y4
+	VPCMPEQQ     xres64y_cols9<>+0(SB), Y2, Y2
+	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 608(R10)
+	VMAXPD       Y4, Y3, Y2
+	VPBROADCASTD 8(DX), Y3
+	VMOVUPD      (CX)(R8*2), Y4
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y3, Y5
+	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
+	VMOVUPD      Y4, 640(R10)
+	VMOVUPD      32(CX)(R8*2), Y5
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 672(R10)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      64(CX)(R8*2), Y5
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 704(R10)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      96(CX)(R8*2), Y5
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 736(R10)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      128(CX)(R8*2), Y5
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 768(R10)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      160(CX)(R8*2), Y5
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 800(R10)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      192(CX)(R8*2), Y5
+	VPCMPEQQ     xres64y_cols6<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 832(R10)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      224(CX)(R8*2), Y5
+	VPCMPEQQ     xres64y_cols7<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 864(R10)
+	VMAXPD       Y5, Y4, Y4
+	VMOVUPD      256(CX)(R8*2), Y5
+	VPCMPEQQ     xres64y_cols8<>+0(SB), Y3, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 896(R10)
+	VMAXPD       Y5, Y4, Y4
+	VMASKMOVPD   288(CX)(R8*2), Y0, Y5
+	VMOVUPD      pool<>+6656(SB), Y6
+	VBLENDVPD    Y0, Y5, Y6, Y5
+	VPCMPEQQ     xres64y_cols9<>+0(SB), Y3, Y3
+	VBLENDVPD    Y3, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 928(R10)
+	VMAXPD       Y5, Y4, Y3
+	VPBROADCASTD 12(DX), Y4
+	VMOVUPD      (DI), Y5
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y4, Y6
+	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
+	VMOVUPD      Y5, 960(R10)
+	VMOVUPD      32(DI), Y6
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 992(R10)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      64(DI), Y6
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 1024(R10)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      96(DI), Y6
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 1056(R10)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      128(DI), Y6
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 1088(R10)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      160(DI), Y6
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 1120(R10)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      192(DI), Y6
+	VPCMPEQQ     xres64y_cols6<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 1152(R10)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      224(DI), Y6
+	VPCMPEQQ     xres64y_cols7<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 1184(R10)
+	VMAXPD       Y6, Y5, Y5
+	VMOVUPD      256(DI), Y6
+	VPCMPEQQ     xres64y_cols8<>+0(SB), Y4, Y7
+	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 1216(R10)
+	VMAXPD       Y6, Y5, Y5
+	VMASKMOVPD   288(DI), Y0, Y6
+	VMOVUPD      pool<>+6656(SB), Y7
+	VBLENDVPD    Y0, Y6, Y7, Y6
+	VPCMPEQQ     xres64y_cols9<>+0(SB), Y4, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y6, Y6
+	VMOVUPD      Y6, 1248(R10)
+	VMAXPD       Y6, Y5, Y4
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y3, Y1, Y5
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VMAXPD     Y5, Y1, Y1
+	VPERM2F128 $0x20, Y4, Y2, Y3
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VMAXPD     Y3, Y2, Y2
+	VUNPCKLPD  Y2, Y1, Y3
+	VUNPCKHPD  Y2, Y1, Y1
+	VMAXPD     Y3, Y1, Y1
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (DX), R10
+	LEAQ         (CX)(R10*8), R10
+	VBROADCASTSD (R10), Y2
+	MOVLQSX      4(DX), R10
+	LEAQ         (CX)(R10*8), R10
+	VBROADCASTSD (R10)(R8*1), Y3
+	MOVLQSX      8(DX), R10
+	LEAQ         (CX)(R10*8), R10
+	VBROADCASTSD (R10)(R8*2), Y4
+	MOVLQSX      12(DX), R10
+	LEAQ         (DI)(R10*8), R10
+	VBROADCASTSD (R10), Y5
+	VBLENDPD     $0x0a, Y3, Y2, Y2
+	VBLENDPD     $0x0a, Y5, Y4, Y4
+	VBLENDPD     $0x0c, Y4, Y2, Y2
+	VMAXPD       Y2, Y1, Y3
+
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
+	VSUBPD  Y3, Y1, Y1
+	VMOVUPD pool<>+9344(SB), Y4
+	VCMPPD  $0x16, Y1, Y4, Y1
+	VPTEST  Y1, Y1
+	JNE     l_r10bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y3, Y1
+	VPCMPEQQ pool<>+6784(SB), Y1, Y1
+	VPTEST   Y1, Y1
+	JNE      l_r10bail
+	VMOVUPD  pool<>+9472(SB), Y1
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.
+	VSUBPD  Y3, Y2, Y2
+	VMOVUPD Y2, 152(SP)
+	VMOVUPD Y3, 184(SP)
+	VMOVAPD Y2, Y2
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y2, Y1, Y2
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y2, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y4
+	VMOVUPD     Y2, Y2
+	VFMADD231PD pool<>+7296(SB), Y4, Y2
+	VFMADD231PD pool<>+7424(SB), Y4, Y2
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y4
+	VFMADD213PD pool<>+7680(SB), Y2, Y4
+	VFMADD213PD pool<>+7808(SB), Y2, Y4
+	VFMADD213PD pool<>+7936(SB), Y2, Y4
+	VFMADD213PD pool<>+8064(SB), Y2, Y4
+	VFMADD213PD pool<>+8192(SB), Y2, Y4
+	VFMADD213PD pool<>+8320(SB), Y2, Y4
+	VFMADD213PD pool<>+8448(SB), Y2, Y4
+	VFMADD213PD pool<>+8576(SB), Y2, Y4
+	VMULPD      Y2, Y2, Y5
+	VFMADD213PD Y2, Y5, Y4
+	VADDPD      pool<>+2432(SB), Y4, Y4
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y3, Y3
+	VPADDQ  pool<>+2432(SB), Y3, Y3
+	VMULPD  Y3, Y4, Y2
+	VMOVUPD Y2, 120(SP)
+	LEAQ    416(SP), DI
+	ADDQ    $0x3f, DI
+	ANDQ    $-64, DI
+
+	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
+	VBROADCASTSD 184(SP), Y2
+	VMOVUPD      (DI), Y3
+	VSUBPD       Y2, Y3, Y3
+	VMOVUPD      32(DI), Y4
+	VSUBPD       Y2, Y4, Y4
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y1, Y3
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y3, Y5
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VSUBPD      pool<>+7040(SB), Y5, Y7
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y7, Y3
+	VFMADD231PD pool<>+7424(SB), Y7, Y3
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VMOVUPD     pool<>+7552(SB), Y8
+	VFMADD213PD pool<>+7680(SB), Y3, Y7
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y3, Y7
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y3, Y7
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y3, Y7
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y3, Y7
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y3, Y7
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y3, Y7
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y3, Y7
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VMULPD      Y3, Y3, Y9
+	VFMADD213PD Y3, Y9, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+	VMULPD      Y4, Y4, Y3
+	VFMADD213PD Y4, Y3, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y5, Y5
+	VPADDQ  pool<>+2432(SB), Y5, Y5
+	VMULPD  Y5, Y7, Y3
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VADDPD  Y4, Y3, Y3
+	VMOVUPD 64(DI), Y4
+	VSUBPD  Y2, Y4, Y4
+	VMOVUPD 96(DI), Y5
+	VSUBPD  Y2, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VADDPD  Y4, Y3, Y3
+	VADDPD  Y5, Y3, Y3
+	VMOVUPD 128(DI), Y4
+	VSUBPD  Y2, Y4, Y4
+	VMOVUPD 160(DI), Y5
+	VSUBPD  Y2, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VADDPD  Y4, Y3, Y3
+	VADDPD  Y5, Y3, Y3
+	VMOVUPD 192(DI), Y4
+	VSUBPD  Y2, Y4, Y4
+	VMOVUPD 224(DI), Y5
+	VSUBPD  Y2, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VADDPD  Y4, Y3, Y3
+	VADDPD  Y5, Y3, Y3
+	VMOVUPD 256(DI), Y4
+	VSUBPD  Y2, Y4, Y4
+	VMOVUPD 288(DI), Y5
+	VSUBPD  Y2, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y4, Y2
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y5, Y6
+	VSUBPD      pool<>+7040(SB), Y2, Y7
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y7, Y4
+	VFMADD231PD pool<>+7424(SB), Y7, Y4
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y8, Y5
+	VFMADD231PD pool<>+7424(SB), Y8, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VMOVUPD     pool<>+7552(SB), Y8
+	VFMADD213PD pool<>+7680(SB), Y4, Y7
+	VFMADD213PD pool<>+7680(SB), Y5, Y8
+	VFMADD213PD pool<>+7808(SB), Y4, Y7
+	VFMADD213PD pool<>+7808(SB), Y5, Y8
+	VFMADD213PD pool<>+7936(SB), Y4, Y7
+	VFMADD213PD pool<>+7936(SB), Y5, Y8
+	VFMADD213PD pool<>+8064(SB), Y4, Y7
+	VFMADD213PD pool<>+8064(SB), Y5, Y8
+	VFMADD213PD pool<>+8192(SB), Y4, Y7
+	VFMADD213PD pool<>+8192(SB), Y5, Y8
+	VFMADD213PD pool<>+8320(SB), Y4, Y7
+	VFMADD213PD pool<>+8320(SB), Y5, Y8
+	VFMADD213PD pool<>+8448(SB), Y4, Y7
+	VFMADD213PD pool<>+8448(SB), Y5, Y8
+	VFMADD213PD pool<>+8576(SB), Y4, Y7
+	VFMADD213PD pool<>+8576(SB), Y5, Y8
+	VMULPD      Y4, Y4, Y9
+	VFMADD213PD Y4, Y9, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y2, Y2
+	VPADDQ       pool<>+2432(SB), Y2, Y2
+	VMULPD       Y2, Y7, Y4
+	VPSLLQ       $0x34, Y6, Y6
+	VPADDQ       pool<>+2432(SB), Y6, Y6
+	VMULPD       Y6, Y8, Y5
+	VADDPD       Y4, Y3, Y2
+	VADDPD       Y5, Y2, Y2
+	VBROADCASTSD 192(SP), Y3
+	VMOVUPD      320(DI), Y4
+	VSUBPD       Y3, Y4, Y4
+	VMOVUPD      352(DI), Y5
+	VSUBPD       Y3, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VADDPD  Y5, Y4, Y4
+	VMOVUPD 384(DI), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 416(DI), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VADDPD  Y5, Y4, Y4
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD 448(DI), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 480(DI), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VADDPD  Y5, Y4, Y4
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD 512(DI), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 544(DI), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VADDPD  Y5, Y4, Y4
+	VADDPD  Y6, Y4, Y4
+	VMOVUPD 576(DI), Y5
+	VSUBPD  Y3, Y5, Y5
+	VMOVUPD 608(DI), Y6
+	VSUBPD  Y3, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y5, Y3
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y6, Y7
+	VSUBPD      pool<>+7040(SB), Y3, Y8
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y8, Y5
+	VFMADD231PD pool<>+7424(SB), Y8, Y5
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y9, Y6
+	VFMADD231PD pool<>+7424(SB), Y9, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y5, Y8
+	VFMADD213PD pool<>+7680(SB), Y6, Y9
+	VFMADD213PD pool<>+7808(SB), Y5, Y8
+	VFMADD213PD pool<>+7808(SB), Y6, Y9
+	VFMADD213PD pool<>+7936(SB), Y5, Y8
+	VFMADD213PD pool<>+7936(SB), Y6, Y9
+	VFMADD213PD pool<>+8064(SB), Y5, Y8
+	VFMADD213PD pool<>+8064(SB), Y6, Y9
+	VFMADD213PD pool<>+8192(SB), Y5, Y8
+	VFMADD213PD pool<>+8192(SB), Y6, Y9
+	VFMADD213PD pool<>+8320(SB), Y5, Y8
+	VFMADD213PD pool<>+8320(SB), Y6, Y9
+	VFMADD213PD pool<>+8448(SB), Y5, Y8
+	VFMADD213PD pool<>+8448(SB), Y6, Y9
+	VFMADD213PD pool<>+8576(SB), Y5, Y8
+	VFMADD213PD pool<>+8576(SB), Y6, Y9
+	VMULPD      Y5, Y5, Y10
+	VFMADD213PD Y5, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y3, Y3
+	VPADDQ       pool<>+2432(SB), Y3, Y3
+	VMULPD       Y3, Y8, Y5
+	VPSLLQ       $0x34, Y7, Y7
+	VPADDQ       pool<>+2432(SB), Y7, Y7
+	VMULPD       Y7, Y9, Y6
+	VADDPD       Y5, Y4, Y3
+	VADDPD       Y6, Y3, Y3
+	VBROADCASTSD 200(SP), Y4
+	VMOVUPD      640(DI), Y5
+	VSUBPD       Y4, Y5, Y5
+	VMOVUPD      672(DI), Y6
+	VSUBPD       Y4, Y6, Y6
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VMULPD      Y5, Y5, Y11
+	VFMADD213PD Y5, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y6, Y6, Y5
+	VFMADD213PD Y6, Y5, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VADDPD  Y6, Y5, Y5
+	VMOVUPD 704(DI), Y6
+	VSUBPD  Y4, Y6, Y6
+	VMOVUPD 736(DI), Y7
+	VSUBPD  Y4, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VADDPD  Y6, Y5, Y5
+	VADDPD  Y7, Y5, Y5
+	VMOVUPD 768(DI), Y6
+	VSUBPD  Y4, Y6, Y6
+	VMOVUPD 800(DI), Y7
+	VSUBPD  Y4, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VADDPD  Y6, Y5, Y5
+	VADDPD  Y7, Y5, Y5
+	VMOVUPD 832(DI), Y6
+	VSUBPD  Y4, Y6, Y6
+	VMOVUPD 864(DI), Y7
+	VSUBPD  Y4, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VADDPD  Y6, Y5, Y5
+	VADDPD  Y7, Y5, Y5
+	VMOVUPD 896(DI), Y6
+	VSUBPD  Y4, Y6, Y6
+	VMOVUPD 928(DI), Y7
+	VSUBPD  Y4, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y4
+	VFMADD231PD pool<>+7168(SB), Y6, Y4
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y7, Y8
+	VSUBPD      pool<>+7040(SB), Y4, Y9
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y9, Y6
+	VFMADD231PD pool<>+7424(SB), Y9, Y6
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y10, Y7
+	VFMADD231PD pool<>+7424(SB), Y10, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y6, Y9
+	VFMADD213PD pool<>+7680(SB), Y7, Y10
+	VFMADD213PD pool<>+7808(SB), Y6, Y9
+	VFMADD213PD pool<>+7808(SB), Y7, Y10
+	VFMADD213PD pool<>+7936(SB), Y6, Y9
+	VFMADD213PD pool<>+7936(SB), Y7, Y10
+	VFMADD213PD pool<>+8064(SB), Y6, Y9
+	VFMADD213PD pool<>+8064(SB), Y7, Y10
+	VFMADD213PD pool<>+8192(SB), Y6, Y9
+	VFMADD213PD pool<>+8192(SB), Y7, Y10
+	VFMADD213PD pool<>+8320(SB), Y6, Y9
+	VFMADD213PD pool<>+8320(SB), Y7, Y10
+	VFMADD213PD pool<>+8448(SB), Y6, Y9
+	VFMADD213PD pool<>+8448(SB), Y7, Y10
+	VFMADD213PD pool<>+8576(SB), Y6, Y9
+	VFMADD213PD pool<>+8576(SB), Y7, Y10
+	VMULPD      Y6, Y6, Y11
+	VFMADD213PD Y6, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ       $0x34, Y4, Y4
+	VPADDQ       pool<>+2432(SB), Y4, Y4
+	VMULPD       Y4, Y9, Y6
+	VPSLLQ       $0x34, Y8, Y8
+	VPADDQ       pool<>+2432(SB), Y8, Y8
+	VMULPD       Y8, Y10, Y7
+	VADDPD       Y6, Y5, Y4
+	VADDPD       Y7, Y4, Y4
+	VBROADCASTSD 208(SP), Y5
+	VMOVUPD      960(DI), Y6
+	VSUBPD       Y5, Y6, Y6
+	VMOVUPD      992(DI), Y7
+	VSUBPD       Y5, Y7, Y7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y6, Y1, Y6
+	VMOVUPD     pool<>+7040(SB), Y8
+	VFMADD231PD pool<>+7168(SB), Y6, Y8
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VSUBPD      pool<>+7040(SB), Y8, Y10
+	VMOVUPD     Y6, Y6
+	VFMADD231PD pool<>+7296(SB), Y10, Y6
+	VFMADD231PD pool<>+7424(SB), Y10, Y6
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y10
+	VMOVUPD     pool<>+7552(SB), Y11
+	VFMADD213PD pool<>+7680(SB), Y6, Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y6, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y6, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y6, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y6, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y6, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y6, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y6, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VMULPD      Y6, Y6, Y12
+	VFMADD213PD Y6, Y12, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+	VMULPD      Y7, Y7, Y6
+	VFMADD213PD Y7, Y6, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y8, Y8
+	VPADDQ  pool<>+2432(SB), Y8, Y8
+	VMULPD  Y8, Y10, Y6
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VADDPD  Y7, Y6, Y6
+	VMOVUPD 1024(DI), Y7
+	VSUBPD  Y5, Y7, Y7
+	VMOVUPD 1056(DI), Y8
+	VSUBPD  Y5, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VMAXPD      Y8, Y1, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VMULPD      Y7, Y7, Y13
+	VFMADD213PD Y7, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VADDPD  Y7, Y6, Y6
+	VADDPD  Y8, Y6, Y6
+	VMOVUPD 1088(DI), Y7
+	VSUBPD  Y5, Y7, Y7
+	VMOVUPD 1120(DI), Y8
+	VSUBPD  Y5, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VMAXPD      Y8, Y1, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VMULPD      Y7, Y7, Y13
+	VFMADD213PD Y7, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VADDPD  Y7, Y6, Y6
+	VADDPD  Y8, Y6, Y6
+	VMOVUPD 1152(DI), Y7
+	VSUBPD  Y5, Y7, Y7
+	VMOVUPD 1184(DI), Y8
+	VSUBPD  Y5, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y9
+	VFMADD231PD pool<>+7168(SB), Y7, Y9
+	VMAXPD      Y8, Y1, Y8
+	VMOVUPD     pool<>+7040(SB), Y10
+	VFMADD231PD pool<>+7168(SB), Y8, Y10
+	VSUBPD      pool<>+7040(SB), Y9, Y11
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y11, Y7
+	VFMADD231PD pool<>+7424(SB), Y11, Y7
+	VSUBPD      pool<>+7040(SB), Y10, Y12
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y12, Y8
+	VFMADD231PD pool<>+7424(SB), Y12, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y11
+	VMOVUPD     pool<>+7552(SB), Y12
+	VFMADD213PD pool<>+7680(SB), Y7, Y11
+	VFMADD213PD pool<>+7680(SB), Y8, Y12
+	VFMADD213PD pool<>+7808(SB), Y7, Y11
+	VFMADD213PD pool<>+7808(SB), Y8, Y12
+	VFMADD213PD pool<>+7936(SB), Y7, Y11
+	VFMADD213PD pool<>+7936(SB), Y8, Y12
+	VFMADD213PD pool<>+8064(SB), Y7, Y11
+	VFMADD213PD pool<>+8064(SB), Y8, Y12
+	VFMADD213PD pool<>+8192(SB), Y7, Y11
+	VFMADD213PD pool<>+8192(SB), Y8, Y12
+	VFMADD213PD pool<>+8320(SB), Y7, Y11
+	VFMADD213PD pool<>+8320(SB), Y8, Y12
+	VFMADD213PD pool<>+8448(SB), Y7, Y11
+	VFMADD213PD pool<>+8448(SB), Y8, Y12
+	VFMADD213PD pool<>+8576(SB), Y7, Y11
+	VFMADD213PD pool<>+8576(SB), Y8, Y12
+	VMULPD      Y7, Y7, Y13
+	VFMADD213PD Y7, Y13, Y11
+	VADDPD      pool<>+2432(SB), Y11, Y11
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y12
+	VADDPD      pool<>+2432(SB), Y12, Y12
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y9, Y9
+	VPADDQ  pool<>+2432(SB), Y9, Y9
+	VMULPD  Y9, Y11, Y7
+	VPSLLQ  $0x34, Y10, Y10
+	VPADDQ  pool<>+2432(SB), Y10, Y10
+	VMULPD  Y10, Y12, Y8
+	VADDPD  Y7, Y6, Y6
+	VADDPD  Y8, Y6, Y6
+	VMOVUPD 1216(DI), Y7
+	VSUBPD  Y5, Y7, Y7
+	VMOVUPD 1248(DI), Y8
+	VSUBPD  Y5, Y8, Y8
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y7, Y1, Y7
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y7, Y5
+	VMAXPD      Y8, Y1, Y8
+	VMOVUPD     pool<>+7040(SB), Y1
+	VFMADD231PD pool<>+7168(SB), Y8, Y1
+	VSUBPD      pool<>+7040(SB), Y5, Y9
+	VMOVUPD     Y7, Y7
+	VFMADD231PD pool<>+7296(SB), Y9, Y7
+	VFMADD231PD pool<>+7424(SB), Y9, Y7
+	VSUBPD      pool<>+7040(SB), Y1, Y10
+	VMOVUPD     Y8, Y8
+	VFMADD231PD pool<>+7296(SB), Y10, Y8
+	VFMADD231PD pool<>+7424(SB), Y10, Y8
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y9
+	VMOVUPD     pool<>+7552(SB), Y10
+	VFMADD213PD pool<>+7680(SB), Y7, Y9
+	VFMADD213PD pool<>+7680(SB), Y8, Y10
+	VFMADD213PD pool<>+7808(SB), Y7, Y9
+	VFMADD213PD pool<>+7808(SB), Y8, Y10
+	VFMADD213PD pool<>+7936(SB), Y7, Y9
+	VFMADD213PD pool<>+7936(SB), Y8, Y10
+	VFMADD213PD pool<>+8064(SB), Y7, Y9
+	VFMADD213PD pool<>+8064(SB), Y8, Y10
+	VFMADD213PD pool<>+8192(SB), Y7, Y9
+	VFMADD213PD pool<>+8192(SB), Y8, Y10
+	VFMADD213PD pool<>+8320(SB), Y7, Y9
+	VFMADD213PD pool<>+8320(SB), Y8, Y10
+	VFMADD213PD pool<>+8448(SB), Y7, Y9
+	VFMADD213PD pool<>+8448(SB), Y8, Y10
+	VFMADD213PD pool<>+8576(SB), Y7, Y9
+	VFMADD213PD pool<>+8576(SB), Y8, Y10
+	VMULPD      Y7, Y7, Y11
+	VFMADD213PD Y7, Y11, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+	VMULPD      Y8, Y8, Y7
+	VFMADD213PD Y8, Y7, Y10
+	VADDPD      pool<>+2432(SB), Y10, Y10
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y5, Y5
+	VPADDQ pool<>+2432(SB), Y5, Y5
+	VMULPD Y5, Y9, Y7
+	VPSLLQ $0x34, Y1, Y1
+	VPADDQ pool<>+2432(SB), Y1, Y1
+	VMULPD Y1, Y10, Y8
+	VADDPD Y7, Y6, Y1
+	VADDPD Y8, Y1, Y1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y4, Y2, Y5
+	VPERM2F128 $0x31, Y4, Y2, Y2
+	VADDPD     Y5, Y2, Y2
+	VPERM2F128 $0x20, Y1, Y3, Y4
+	VPERM2F128 $0x31, Y1, Y3, Y1
+	VADDPD     Y4, Y1, Y1
+	VUNPCKLPD  Y1, Y2, Y3
+	VUNPCKHPD  Y1, Y2, Y1
+	VADDPD     Y3, Y1, Y1
+	VMOVUPD    120(SP), Y2
+	VMOVUPD    152(SP), Y3
+	CMPQ       408(SP), $0x00
+	JE         l_r10gnopend
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y4
+	VMOVUPD 280(SP), Y5
+	VMOVUPD 344(SP), Y6
+	VADDPD  Y5, Y4, Y7
+	VMOVAPD Y7, Y7
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y7, Y8
+	VPCMPGTQ pool<>+1920(SB), Y8, Y9
+	VPADDQ   pool<>+2048(SB), Y9, Y10
+	VPSLLQ   $0x34, Y10, Y10
+	VORPD    Y10, Y8, Y8
+	VPSRLQ   $0x34, Y7, Y10
+	VPSUBQ   Y9, Y10, Y10
+	VORPD    pool<>+2176(SB), Y10, Y10
+	VSUBPD   pool<>+2304(SB), Y10, Y10
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y8, Y9
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VDIVPD      Y8, Y9, Y9
+	VMULPD      Y9, Y9, Y8
+	VMOVUPD     pool<>+8704(SB), Y11
+	VFMADD213PD pool<>+8832(SB), Y8, Y11
+	VFMADD213PD pool<>+8960(SB), Y8, Y11
+	VFMADD213PD pool<>+9088(SB), Y8, Y11
+	VFMADD213PD pool<>+9216(SB), Y8, Y11
+	VFMADD213PD pool<>+2560(SB), Y8, Y11
+	VFMADD213PD pool<>+2688(SB), Y8, Y11
+	VFMADD213PD pool<>+2816(SB), Y8, Y11
+	VFMADD213PD pool<>+2944(SB), Y8, Y11
+	VFMADD213PD pool<>+3072(SB), Y8, Y11
+	VMULPD      Y9, Y11, Y11
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y10, Y11
+	VFMADD231PD pool<>+3328(SB), Y10, Y11
+	VXORPD      Y9, Y9, Y9
+	VFMADD231PD Y9, Y7, Y11
+	VMOVAPD     Y11, Y7
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y4, Y4, Y8
+	VADDPD      Y5, Y8, Y8
+	VDIVPD      Y8, Y5, Y8
+	VMULPD      Y8, Y8, Y9
+	VMOVUPD     pool<>+6016(SB), Y10
+	VFMADD213PD pool<>+6144(SB), Y9, Y10
+	VFMADD213PD pool<>+6272(SB), Y9, Y10
+	VFMADD213PD pool<>+6400(SB), Y9, Y10
+	VFMADD213PD pool<>+6528(SB), Y9, Y10
+	VFMADD213PD pool<>+4096(SB), Y9, Y10
+	VFMADD213PD pool<>+4224(SB), Y9, Y10
+	VFMADD213PD pool<>+4352(SB), Y9, Y10
+	VFMADD213PD pool<>+4480(SB), Y9, Y10
+	VMULPD      Y9, Y10, Y10
+	VADDPD      Y8, Y8, Y8
+	VFMADD213PD Y8, Y8, Y10
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y6, Y7, Y6
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y7
+	VMULPD    pool<>+4736(SB), Y4, Y8
+	VCMPPD    $0x12, Y4, Y7, Y4
+	VCMPPD    $0x12, Y8, Y5, Y5
+	VANDPD    Y5, Y4, Y4
+	VBLENDVPD Y4, Y10, Y6, Y6
+	VMOVUPD   Y6, -32(AX)
+
+l_r10gnopend:
+	// This group's losses pending.
+	VMOVUPD Y2, 216(SP)
+	VMOVUPD Y1, 280(SP)
+	VMOVUPD Y3, 344(SP)
+	MOVQ    $0x00000001, 408(SP)
+	LEAQ    (CX)(R8*4), CX
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000010, DX
+	SUBQ    $0x04, BX
+	JMP     l_r10groups
+
+l_r10bail:
+	MOVQ $0x00000004, 112(SP)
+	JMP  l_r10flush
+
+l_r10rest:
+	MOVQ BX, 112(SP)
+
+l_r10flush:
+	CMPQ 408(SP), $0x00
+	JE   l_r10solo
+
+	// The pending group's losses.
+	VMOVUPD 216(SP), Y1
+	VMOVUPD 280(SP), Y2
+	VMOVUPD 344(SP), Y3
+	VADDPD  Y2, Y1, Y4
+	VMOVAPD Y4, Y4
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y4, Y5
+	VPCMPGTQ pool<>+1920(SB), Y5, Y6
+	VPADDQ   pool<>+2048(SB), Y6, Y7
+	VPSLLQ   $0x34, Y7, Y7
+	VORPD    Y7, Y5, Y5
+	VPSRLQ   $0x34, Y4, Y7
+	VPSUBQ   Y6, Y7, Y7
+	VORPD    pool<>+2176(SB), Y7, Y7
+	VSUBPD   pool<>+2304(SB), Y7, Y7
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y5, Y6
+	VADDPD      pool<>+2432(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     pool<>+8704(SB), Y8
+	VFMADD213PD pool<>+8832(SB), Y5, Y8
+	VFMADD213PD pool<>+8960(SB), Y5, Y8
+	VFMADD213PD pool<>+9088(SB), Y5, Y8
+	VFMADD213PD pool<>+9216(SB), Y5, Y8
+	VFMADD213PD pool<>+2560(SB), Y5, Y8
+	VFMADD213PD pool<>+2688(SB), Y5, Y8
+	VFMADD213PD pool<>+2816(SB), Y5, Y8
+	VFMADD213PD pool<>+2944(SB), Y5, Y8
+	VFMADD213PD pool<>+3072(SB), Y5, Y8
+	VMULPD      Y6, Y8, Y8
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y7, Y8
+	VFMADD231PD pool<>+3328(SB), Y7, Y8
+	VXORPD      Y6, Y6, Y6
+	VFMADD231PD Y6, Y4, Y8
+	VMOVAPD     Y8, Y4
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y1, Y1, Y5
+	VADDPD      Y2, Y5, Y5
+	VDIVPD      Y5, Y2, Y5
+	VMULPD      Y5, Y5, Y6
+	VMOVUPD     pool<>+6016(SB), Y7
+	VFMADD213PD pool<>+6144(SB), Y6, Y7
+	VFMADD213PD pool<>+6272(SB), Y6, Y7
+	VFMADD213PD pool<>+6400(SB), Y6, Y7
+	VFMADD213PD pool<>+6528(SB), Y6, Y7
+	VFMADD213PD pool<>+4096(SB), Y6, Y7
+	VFMADD213PD pool<>+4224(SB), Y6, Y7
+	VFMADD213PD pool<>+4352(SB), Y6, Y7
+	VFMADD213PD pool<>+4480(SB), Y6, Y7
+	VMULPD      Y6, Y7, Y7
+	VADDPD      Y5, Y5, Y5
+	VFMADD213PD Y5, Y5, Y7
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Y3, Y4, Y3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y4
+	VMULPD    pool<>+4736(SB), Y1, Y5
+	VCMPPD    $0x12, Y1, Y4, Y1
+	VCMPPD    $0x12, Y5, Y2, Y2
+	VANDPD    Y2, Y1, Y1
+	VBLENDVPD Y1, Y7, Y3, Y3
+	VMOVUPD   Y3, -32(AX)
+	MOVQ      $0x00000000, 408(SP)
+
+l_r10solo:
+	CMPQ  112(SP), $0x00
+	JNE   l_r10one
+	TESTQ BX, BX
+	JE    done
+	JMP   l_r10groups
+
+l_r10one:
+	MOVLQSX (DX), DI
+	TESTQ   DI, DI
+	JS      l_r10oignored
+
+	// Load the rows, each target's lane (and the tail's) -Inf, to the
+	// scratch block; the others' max.
+	LEAQ         416(SP), DI
+	ADDQ         $0x3f, DI
+	ANDQ         $-64, DI
+	VPBROADCASTD (DX), Y1
+	VMOVUPD      (CX), Y2
+	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
+	VBLENDVPD    Y3, pool<>+6656(SB), Y2, Y2
+	VMOVUPD      Y2, (DI)
+	VMOVUPD      32(CX), Y3
+	VPCMPEQQ     xres64y_cols1<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 32(DI)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      64(CX), Y3
+	VPCMPEQQ     xres64y_cols2<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 64(DI)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      96(CX), Y3
+	VPCMPEQQ     xres64y_cols3<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 96(DI)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      128(CX), Y3
+	VPCMPEQQ     xres64y_cols4<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 128(DI)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      160(CX), Y3
+	VPCMPEQQ     xres64y_cols5<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 160(DI)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      192(CX), Y3
+	VPCMPEQQ     xres64y_cols6<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 192(DI)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      224(CX), Y3
+	VPCMPEQQ     xres64y_cols7<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 224(DI)
+	VMAXPD       Y3, Y2, Y2
+	VMOVUPD      256(CX), Y3
+	VPCMPEQQ     xres64y_cols8<>+0(SB), Y1, Y4
+	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 256(DI)
+	VMAXPD       Y3, Y2, Y2
+	VMASKMOVPD   288(CX), Y0, Y3
+	VMOVUPD      pool<>+6656(SB), Y4
+	VBLENDVPD    Y0, Y3, Y4, Y3
+	VPCMPEQQ     xres64y_cols9<>+0(SB), Y1, Y1
+	VBLENDVPD    Y1, pool<>+6656(SB), Y3, Y3
+	VMOVUPD      Y3, 288(DI)
+	VMAXPD       Y3, Y2, Y1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y3
+	VMAXPD     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VMAXPD     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y3, Y2
+	VUNPCKHPD  Y1, Y3, Y1
+	VMAXPD     Y2, Y1, Y1
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (DX), DI
+	VBROADCASTSD (CX)(DI*8), Y2
+	VMAXPD       Y2, Y1, Y3
+
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
+	VSUBPD  Y3, Y1, Y1
+	VMOVUPD pool<>+9344(SB), Y4
+	VCMPPD  $0x16, Y1, Y4, Y1
+	VPTEST  Y1, Y1
+	JNE     l_r10ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   pool<>+6784(SB), Y3, Y1
+	VPCMPEQQ pool<>+6784(SB), Y1, Y1
+	VPTEST   Y1, Y1
+	JNE      l_r10ospecial
+	VMOVUPD  pool<>+9472(SB), Y1
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i, to the stack.
+	VSUBPD  Y3, Y2, Y2
+	VMOVUPD Y2, 152(SP)
+	VMOVUPD Y3, 184(SP)
+	VMOVAPD Y2, Y2
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y2, Y1, Y2
+	VMOVUPD     pool<>+7040(SB), Y3
+	VFMADD231PD pool<>+7168(SB), Y2, Y3
+	VSUBPD      pool<>+7040(SB), Y3, Y4
+	VMOVUPD     Y2, Y2
+	VFMADD231PD pool<>+7296(SB), Y4, Y2
+	VFMADD231PD pool<>+7424(SB), Y4, Y2
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y4
+	VFMADD213PD pool<>+7680(SB), Y2, Y4
+	VFMADD213PD pool<>+7808(SB), Y2, Y4
+	VFMADD213PD pool<>+7936(SB), Y2, Y4
+	VFMADD213PD pool<>+8064(SB), Y2, Y4
+	VFMADD213PD pool<>+8192(SB), Y2, Y4
+	VFMADD213PD pool<>+8320(SB), Y2, Y4
+	VFMADD213PD pool<>+8448(SB), Y2, Y4
+	VFMADD213PD pool<>+8576(SB), Y2, Y4
+	VMULPD      Y2, Y2, Y5
+	VFMADD213PD Y2, Y5, Y4
+	VADDPD      pool<>+2432(SB), Y4, Y4
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y3, Y3
+	VPADDQ  pool<>+2432(SB), Y3, Y3
+	VMULPD  Y3, Y4, Y2
+	VMOVUPD Y2, 120(SP)
+	LEAQ    416(SP), DI
+	ADDQ    $0x3f, DI
+	ANDQ    $-64, DI
+
+	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
+	VBROADCASTSD 184(SP), Y2
+	VMOVUPD      (DI), Y3
+	VSUBPD       Y2, Y3, Y3
+	VMOVUPD      32(DI), Y4
+	VSUBPD       Y2, Y4, Y4
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y3, Y1, Y3
+	VMOVUPD     pool<>+7040(SB), Y5
+	VFMADD231PD pool<>+7168(SB), Y3, Y5
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VSUBPD      pool<>+7040(SB), Y5, Y7
+	VMOVUPD     Y3, Y3
+	VFMADD231PD pool<>+7296(SB), Y7, Y3
+	VFMADD231PD pool<>+7424(SB), Y7, Y3
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y7
+	VMOVUPD     pool<>+7552(SB), Y8
+	VFMADD213PD pool<>+7680(SB), Y3, Y7
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y3, Y7
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y3, Y7
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y3, Y7
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y3, Y7
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y3, Y7
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y3, Y7
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y3, Y7
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VMULPD      Y3, Y3, Y9
+	VFMADD213PD Y3, Y9, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+	VMULPD      Y4, Y4, Y3
+	VFMADD213PD Y4, Y3, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y5, Y5
+	VPADDQ  pool<>+2432(SB), Y5, Y5
+	VMULPD  Y5, Y7, Y3
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VADDPD  Y4, Y3, Y3
+	VMOVUPD 64(DI), Y4
+	VSUBPD  Y2, Y4, Y4
+	VMOVUPD 96(DI), Y5
+	VSUBPD  Y2, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VADDPD  Y4, Y3, Y3
+	VADDPD  Y5, Y3, Y3
+	VMOVUPD 128(DI), Y4
+	VSUBPD  Y2, Y4, Y4
+	VMOVUPD 160(DI), Y5
+	VSUBPD  Y2, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VADDPD  Y4, Y3, Y3
+	VADDPD  Y5, Y3, Y3
+	VMOVUPD 192(DI), Y4
+	VSUBPD  Y2, Y4, Y4
+	VMOVUPD 224(DI), Y5
+	VSUBPD  Y2, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y6
+	VFMADD231PD pool<>+7168(SB), Y4, Y6
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y7
+	VFMADD231PD pool<>+7168(SB), Y5, Y7
+	VSUBPD      pool<>+7040(SB), Y6, Y8
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y8, Y4
+	VFMADD231PD pool<>+7424(SB), Y8, Y4
+	VSUBPD      pool<>+7040(SB), Y7, Y9
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y9, Y5
+	VFMADD231PD pool<>+7424(SB), Y9, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y8
+	VMOVUPD     pool<>+7552(SB), Y9
+	VFMADD213PD pool<>+7680(SB), Y4, Y8
+	VFMADD213PD pool<>+7680(SB), Y5, Y9
+	VFMADD213PD pool<>+7808(SB), Y4, Y8
+	VFMADD213PD pool<>+7808(SB), Y5, Y9
+	VFMADD213PD pool<>+7936(SB), Y4, Y8
+	VFMADD213PD pool<>+7936(SB), Y5, Y9
+	VFMADD213PD pool<>+8064(SB), Y4, Y8
+	VFMADD213PD pool<>+8064(SB), Y5, Y9
+	VFMADD213PD pool<>+8192(SB), Y4, Y8
+	VFMADD213PD pool<>+8192(SB), Y5, Y9
+	VFMADD213PD pool<>+8320(SB), Y4, Y8
+	VFMADD213PD pool<>+8320(SB), Y5, Y9
+	VFMADD213PD pool<>+8448(SB), Y4, Y8
+	VFMADD213PD pool<>+8448(SB), Y5, Y9
+	VFMADD213PD pool<>+8576(SB), Y4, Y8
+	VFMADD213PD pool<>+8576(SB), Y5, Y9
+	VMULPD      Y4, Y4, Y10
+	VFMADD213PD Y4, Y10, Y8
+	VADDPD      pool<>+2432(SB), Y8, Y8
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y9
+	VADDPD      pool<>+2432(SB), Y9, Y9
+
+	// lse exp: times 2^n
+	VPSLLQ  $0x34, Y6, Y6
+	VPADDQ  pool<>+2432(SB), Y6, Y6
+	VMULPD  Y6, Y8, Y4
+	VPSLLQ  $0x34, Y7, Y7
+	VPADDQ  pool<>+2432(SB), Y7, Y7
+	VMULPD  Y7, Y9, Y5
+	VADDPD  Y4, Y3, Y3
+	VADDPD  Y5, Y3, Y3
+	VMOVUPD 256(DI), Y4
+	VSUBPD  Y2, Y4, Y4
+	VMOVUPD 288(DI), Y5
+	VSUBPD  Y2, Y5, Y5
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Y4, Y1, Y4
+	VMOVUPD     pool<>+7040(SB), Y2
+	VFMADD231PD pool<>+7168(SB), Y4, Y2
+	VMAXPD      Y5, Y1, Y5
+	VMOVUPD     pool<>+7040(SB), Y1
+	VFMADD231PD pool<>+7168(SB), Y5, Y1
+	VSUBPD      pool<>+7040(SB), Y2, Y6
+	VMOVUPD     Y4, Y4
+	VFMADD231PD pool<>+7296(SB), Y6, Y4
+	VFMADD231PD pool<>+7424(SB), Y6, Y4
+	VSUBPD      pool<>+7040(SB), Y1, Y7
+	VMOVUPD     Y5, Y5
+	VFMADD231PD pool<>+7296(SB), Y7, Y5
+	VFMADD231PD pool<>+7424(SB), Y7, Y5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     pool<>+7552(SB), Y6
+	VMOVUPD     pool<>+7552(SB), Y7
+	VFMADD213PD pool<>+7680(SB), Y4, Y6
+	VFMADD213PD pool<>+7680(SB), Y5, Y7
+	VFMADD213PD pool<>+7808(SB), Y4, Y6
+	VFMADD213PD pool<>+7808(SB), Y5, Y7
+	VFMADD213PD pool<>+7936(SB), Y4, Y6
+	VFMADD213PD pool<>+7936(SB), Y5, Y7
+	VFMADD213PD pool<>+8064(SB), Y4, Y6
+	VFMADD213PD pool<>+8064(SB), Y5, Y7
+	VFMADD213PD pool<>+8192(SB), Y4, Y6
+	VFMADD213PD pool<>+8192(SB), Y5, Y7
+	VFMADD213PD pool<>+8320(SB), Y4, Y6
+	VFMADD213PD pool<>+8320(SB), Y5, Y7
+	VFMADD213PD pool<>+8448(SB), Y4, Y6
+	VFMADD213PD pool<>+8448(SB), Y5, Y7
+	VFMADD213PD pool<>+8576(SB), Y4, Y6
+	VFMADD213PD pool<>+8576(SB), Y5, Y7
+	VMULPD      Y4, Y4, Y8
+	VFMADD213PD Y4, Y8, Y6
+	VADDPD      pool<>+2432(SB), Y6, Y6
+	VMULPD      Y5, Y5, Y4
+	VFMADD213PD Y5, Y4, Y7
+	VADDPD      pool<>+2432(SB), Y7, Y7
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Y2, Y2
+	VPADDQ pool<>+2432(SB), Y2, Y2
+	VMULPD Y2, Y6, Y4
+	VPSLLQ $0x34, Y1, Y1
+	VPADDQ pool<>+2432(SB), Y1, Y1
+	VMULPD Y1, Y7, Y5
+	VADDPD Y4, Y3, Y1
+	VADDPD Y5, Y1, Y1
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y3
+	VADDPD     Y2, Y3, Y3
+	VPERM2F128 $0x20, Y1, Y1, Y2
+	VPERM2F128 $0x31, Y1, Y1, Y1
+	VADDPD     Y2, Y1, Y1
+	VUNPCKLPD  Y1, Y3, Y2
+	VUNPCKHPD  Y1, Y3, Y1
+	VADDPD     Y2, Y1, Y1
+	VMOVUPD    120(SP), Y2
+	VADDPD     Y1, Y2, Y3
+	VMOVAPD    Y3, Y3
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   pool<>+1792(SB), Y3, Y4
+	VPCMPGTQ pool<>+1920(SB), Y4, Y5
+	VPADDQ   pool<>+2048(SB), Y5, Y6
+	VPSLLQ   $0x34, Y6, Y6
+	VORPD    Y6, Y4, Y4
+	VPSRLQ   $0x34, Y3, Y6
+	VPSUBQ   Y5, Y6, Y6
+	VORPD    pool<>+2176(SB), Y6, Y6
+	VSUBPD   pool<>+2304(SB), Y6, Y6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      pool<>+2432(SB), Y4, Y5
+	VADDPD      pool<>+2432(SB), Y4, Y4
+	VDIVPD      Y4, Y5, Y5
+	VMULPD      Y5, Y5, Y4
+	VMOVUPD     pool<>+8704(SB), Y7
+	VFMADD213PD pool<>+8832(SB), Y4, Y7
+	VFMADD213PD pool<>+8960(SB), Y4, Y7
+	VFMADD213PD pool<>+9088(SB), Y4, Y7
+	VFMADD213PD pool<>+9216(SB), Y4, Y7
+	VFMADD213PD pool<>+2560(SB), Y4, Y7
+	VFMADD213PD pool<>+2688(SB), Y4, Y7
+	VFMADD213PD pool<>+2816(SB), Y4, Y7
+	VFMADD213PD pool<>+2944(SB), Y4, Y7
+	VFMADD213PD pool<>+3072(SB), Y4, Y7
+	VMULPD      Y5, Y7, Y7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD pool<>+3200(SB), Y6, Y7
+	VFMADD231PD pool<>+3328(SB), Y6, Y7
+	VXORPD      Y5, Y5, Y5
+	VFMADD231PD Y5, Y3, Y7
+	VMOVAPD     Y7, Y3
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Y2, Y2, Y4
+	VADDPD      Y1, Y4, Y4
+	VDIVPD      Y4, Y1, Y4
+	VMULPD      Y4, Y4, Y5
+	VMOVUPD     pool<>+6016(SB), Y6
+	VFMADD213PD pool<>+6144(SB), Y5, Y6
+	VFMADD213PD pool<>+6272(SB), Y5, Y6
+	VFMADD213PD pool<>+6400(SB), Y5, Y6
+	VFMADD213PD pool<>+6528(SB), Y5, Y6
+	VFMADD213PD pool<>+4096(SB), Y5, Y6
+	VFMADD213PD pool<>+4224(SB), Y5, Y6
+	VFMADD213PD pool<>+4352(SB), Y5, Y6
+	VFMADD213PD pool<>+4480(SB), Y5, Y6
+	VMULPD      Y5, Y6, Y6
+	VADDPD      Y4, Y4, Y4
+	VFMADD213PD Y4, Y4, Y6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VMOVUPD 152(SP), Y4
+	VSUBPD  Y4, Y3, Y3
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD   pool<>+4608(SB), Y4
+	VMULPD    pool<>+4736(SB), Y2, Y5
+	VCMPPD    $0x12, Y2, Y4, Y2
+	VCMPPD    $0x12, Y5, Y1, Y1
+	VANDPD    Y1, Y2, Y2
+	VBLENDVPD Y2, Y6, Y3, Y3
+	VMOVSD    X3, (AX)
+
+l_r10onext:
+	LEAQ (CX)(SI*8), CX
+	ADDQ $0x00000008, AX
+	ADDQ $0x00000004, DX
+	DECQ BX
+	DECQ 112(SP)
+	JMP  l_r10solo
+
+l_r10oignored:
+	MOVQ $0x00000000, (AX)
+	JMP  l_r10onext
+
+l_r10ospecial:
+	VMOVSD pool<>+5120(SB), X1
+	VMOVSD X1, (AX)
+	JMP    l_r10onext
+
+l_r10skip:
 	// Longer rows are not this function's (see rowsPart.cols).
 done:
 	VZEROUPPER
@@ -31916,7 +54464,7 @@ done:
 
 // func crossEntropyGradMidF64AVX2(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
 // Requires: AVX, AVX2, FMA3, SSE2
-TEXT ·crossEntropyGradMidF64AVX2(SB), $1104-112
+TEXT ·crossEntropyGradMidF64AVX2(SB), $1872-112
 	MOVQ loss_base+0(FP), AX
 	MOVQ ds_base+24(FP), CX
 	MOVQ logits_base+48(FP), DX
@@ -32029,7 +54577,7 @@ d_spsmax_done:
 	LEAQ         (DX)(DI*8), R8
 	MOVLQSX      4(BX), R9
 	VMOVSD       (R8)(R9*8), X2
-	VMOVSD       X2, 992(SP)
+	VMOVSD       X2, 1760(SP)
 	VMAXSD       X2, X3, X2
 	VSUBSD       X2, X3, X3
 	VUCOMISD     pool<>+9344(SB), X3
@@ -32045,11 +54593,11 @@ d_spsmax_done:
 	// s_t - max (back to the locals, for the loss) and e_t =
 	// exp(s_t - max), both slots' in one vector: slot i's in lane i.
 	VMOVSD    8(SP), X4
-	VMOVHPD   992(SP), X4, X4
+	VMOVHPD   1760(SP), X4, X4
 	VUNPCKLPD X2, X1, X5
 	VSUBPD    X5, X4, X4
 	VMOVSD    X4, 8(SP)
-	VMOVHPD   X4, 992(SP)
+	VMOVHPD   X4, 1760(SP)
 	VMOVAPD   X4, X7
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
@@ -32080,14 +54628,14 @@ d_spsmax_done:
 	VPADDQ  pool<>+2432(SB), Y4, Y4
 	VMULPD  Y4, Y5, Y7
 	VMOVSD  X7, (SP)
-	VMOVHPD X7, 1000(SP)
+	VMOVHPD X7, 1768(SP)
 
 	// Exp pass: e = exp(s - max), the target's lane 0, summed.
 	MOVQ         DI, R8
 	MOVQ         DX, R9
 	MOVQ         CX, R10
-	VMOVUPD      Y1, 1040(SP)
-	VMOVUPD      Y2, 1072(SP)
+	VMOVUPD      Y1, 1808(SP)
+	VMOVUPD      Y2, 1840(SP)
 	VXORPD       Y1, Y1, Y1
 	MOVLQSX      (BX), R11
 	VMOVQ        R11, X2
@@ -32103,9 +54651,9 @@ d_spsexp_one:
 	CMPQ    R8, $0x00000004
 	JL      d_spsexp_tail
 	VMOVUPD (R9), Y6
-	VSUBPD  1040(SP), Y6, Y6
+	VSUBPD  1808(SP), Y6, Y6
 	VMOVUPD (R9)(DI*8), Y9
-	VSUBPD  1072(SP), Y9, Y9
+	VSUBPD  1840(SP), Y9, Y9
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y6, Y3, Y6
@@ -32177,11 +54725,11 @@ d_spsexp_tail:
 	VMASKMOVPD (R9), Y0, Y6
 	VMOVUPD    pool<>+6656(SB), Y9
 	VBLENDVPD  Y0, Y6, Y9, Y6
-	VSUBPD     1040(SP), Y6, Y6
+	VSUBPD     1808(SP), Y6, Y6
 	VMASKMOVPD (R9)(DI*8), Y0, Y9
 	VMOVUPD    pool<>+6656(SB), Y10
 	VBLENDVPD  Y0, Y9, Y10, Y9
-	VSUBPD     1072(SP), Y9, Y9
+	VSUBPD     1840(SP), Y9, Y9
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y6, Y3, Y6
@@ -32240,7 +54788,7 @@ d_spsexp_tail:
 	VPCMPEQQ pool<>+9600(SB), Y5, Y2
 	VANDNPD  Y9, Y2, Y9
 	VPSUBQ   pool<>+9728(SB), Y5, Y5
-	VMOVUPD  Y9, 1008(SP)
+	VMOVUPD  Y9, 1776(SP)
 	VADDPD   Y9, Y4, Y4
 
 d_spsexp_done:
@@ -32257,7 +54805,7 @@ d_spsexp_done:
 	// log1p(O/e_t) by its series where e_t >= 1/2 and O <= 0.4 e_t.
 	VUNPCKLPD X4, X1, X3
 	VMOVSD    (SP), X2
-	VMOVHPD   1000(SP), X2, X2
+	VMOVHPD   1768(SP), X2, X2
 	VADDPD    X3, X2, X1
 	VMOVAPD   X1, X4
 
@@ -32296,7 +54844,7 @@ d_spsexp_done:
 	VFMADD231PD X6, X4, X8
 	VMOVAPD     X8, X4
 	VMOVSD      8(SP), X5
-	VMOVHPD     992(SP), X5, X5
+	VMOVHPD     1760(SP), X5, X5
 	VSUBPD      X5, X4, X4
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
@@ -32358,7 +54906,7 @@ d_spsscale_tail:
 	JE         d_spsscale_done
 	VMULPD     16(SP), Y1, Y1
 	VMASKMOVPD Y1, Y0, (R9)
-	VMULPD     1008(SP), Y2, Y1
+	VMULPD     1776(SP), Y2, Y1
 	VMASKMOVPD Y1, Y0, (R9)(DI*8)
 
 d_spsscale_done:
@@ -32483,7 +55031,7 @@ d_sosmax_done:
 	MOVQ         DI, R8
 	MOVQ         DX, R9
 	MOVQ         CX, R10
-	VMOVUPD      Y1, 1040(SP)
+	VMOVUPD      Y1, 1808(SP)
 	VXORPD       Y1, Y1, Y1
 	MOVLQSX      (BX), R11
 	VMOVQ        R11, X3
@@ -32494,7 +55042,7 @@ d_sosexp_one:
 	CMPQ    R8, $0x00000004
 	JL      d_sosexp_tail
 	VMOVUPD (R9), Y4
-	VSUBPD  1040(SP), Y4, Y4
+	VSUBPD  1808(SP), Y4, Y4
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y4, Y2, Y4
@@ -32539,7 +55087,7 @@ d_sosexp_tail:
 	VMASKMOVPD (R9), Y0, Y4
 	VMOVUPD    pool<>+6656(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
-	VSUBPD     1040(SP), Y4, Y4
+	VSUBPD     1808(SP), Y4, Y4
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y4, Y2, Y4
@@ -32739,7 +55287,7 @@ done:
 
 // func crossEntropyLossMidF64AVX2(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
 // Requires: AVX, AVX2, FMA3
-TEXT ·crossEntropyLossMidF64AVX2(SB), $1104-112
+TEXT ·crossEntropyLossMidF64AVX2(SB), $1872-112
 	MOVQ loss_base+0(FP), AX
 	MOVQ ds_base+24(FP), CX
 	MOVQ logits_base+48(FP), CX
@@ -32852,7 +55400,7 @@ l_spsmax_done:
 	LEAQ         (CX)(SI*8), DI
 	MOVLQSX      4(DX), R8
 	VMOVSD       (DI)(R8*8), X2
-	VMOVSD       X2, 992(SP)
+	VMOVSD       X2, 1760(SP)
 	VMAXSD       X2, X3, X2
 	VSUBSD       X2, X3, X3
 	VUCOMISD     pool<>+9344(SB), X3
@@ -32868,11 +55416,11 @@ l_spsmax_done:
 	// s_t - max (back to the locals, for the loss) and e_t =
 	// exp(s_t - max), both slots' in one vector: slot i's in lane i.
 	VMOVSD    8(SP), X4
-	VMOVHPD   992(SP), X4, X4
+	VMOVHPD   1760(SP), X4, X4
 	VUNPCKLPD X2, X1, X5
 	VSUBPD    X5, X4, X4
 	VMOVSD    X4, 8(SP)
-	VMOVHPD   X4, 992(SP)
+	VMOVHPD   X4, 1760(SP)
 	VMOVAPD   X4, X7
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
@@ -32903,13 +55451,13 @@ l_spsmax_done:
 	VPADDQ  pool<>+2432(SB), Y4, Y4
 	VMULPD  Y4, Y5, Y7
 	VMOVSD  X7, (SP)
-	VMOVHPD X7, 1000(SP)
+	VMOVHPD X7, 1768(SP)
 
 	// Exp pass: e = exp(s - max), the target's lane 0, summed.
 	MOVQ         SI, DI
 	MOVQ         CX, R8
-	VMOVUPD      Y1, 1040(SP)
-	VMOVUPD      Y2, 1072(SP)
+	VMOVUPD      Y1, 1808(SP)
+	VMOVUPD      Y2, 1840(SP)
 	VXORPD       Y1, Y1, Y1
 	MOVLQSX      (DX), R9
 	VMOVQ        R9, X2
@@ -32925,9 +55473,9 @@ l_spsexp_one:
 	CMPQ    DI, $0x00000004
 	JL      l_spsexp_tail
 	VMOVUPD (R8), Y6
-	VSUBPD  1040(SP), Y6, Y6
+	VSUBPD  1808(SP), Y6, Y6
 	VMOVUPD (R8)(SI*8), Y9
-	VSUBPD  1072(SP), Y9, Y9
+	VSUBPD  1840(SP), Y9, Y9
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y6, Y3, Y6
@@ -32996,11 +55544,11 @@ l_spsexp_tail:
 	VMASKMOVPD (R8), Y0, Y6
 	VMOVUPD    pool<>+6656(SB), Y9
 	VBLENDVPD  Y0, Y6, Y9, Y6
-	VSUBPD     1040(SP), Y6, Y6
+	VSUBPD     1808(SP), Y6, Y6
 	VMASKMOVPD (R8)(SI*8), Y0, Y9
 	VMOVUPD    pool<>+6656(SB), Y10
 	VBLENDVPD  Y0, Y9, Y10, Y9
-	VSUBPD     1072(SP), Y9, Y9
+	VSUBPD     1840(SP), Y9, Y9
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y6, Y3, Y6
@@ -33074,7 +55622,7 @@ l_spsexp_done:
 	// log1p(O/e_t) by its series where e_t >= 1/2 and O <= 0.4 e_t.
 	VUNPCKLPD X4, X1, X1
 	VMOVSD    (SP), X2
-	VMOVHPD   1000(SP), X2, X2
+	VMOVHPD   1768(SP), X2, X2
 	VADDPD    X1, X2, X3
 	VMOVAPD   X3, X3
 
@@ -33113,7 +55661,7 @@ l_spsexp_done:
 	VFMADD231PD X5, X3, X7
 	VMOVAPD     X7, X3
 	VMOVSD      8(SP), X4
-	VMOVHPD     992(SP), X4, X4
+	VMOVHPD     1760(SP), X4, X4
 	VSUBPD      X4, X3, X3
 
 	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
@@ -33255,7 +55803,7 @@ l_sosmax_done:
 	// Exp pass: e = exp(s - max), the target's lane 0, summed.
 	MOVQ         SI, DI
 	MOVQ         CX, R8
-	VMOVUPD      Y1, 1040(SP)
+	VMOVUPD      Y1, 1808(SP)
 	VXORPD       Y1, Y1, Y1
 	MOVLQSX      (DX), R9
 	VMOVQ        R9, X3
@@ -33266,7 +55814,7 @@ l_sosexp_one:
 	CMPQ    DI, $0x00000004
 	JL      l_sosexp_tail
 	VMOVUPD (R8), Y4
-	VSUBPD  1040(SP), Y4, Y4
+	VSUBPD  1808(SP), Y4, Y4
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y4, Y2, Y4
@@ -33309,7 +55857,7 @@ l_sosexp_tail:
 	VMASKMOVPD (R8), Y0, Y4
 	VMOVUPD    pool<>+6656(SB), Y5
 	VBLENDVPD  Y0, Y4, Y5, Y4
-	VSUBPD     1040(SP), Y4, Y4
+	VSUBPD     1808(SP), Y4, Y4
 
 	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
 	VMAXPD      Y4, Y2, Y4
@@ -33445,7 +55993,7 @@ done:
 
 // func crossEntropyGradLongF64AVX2(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
 // Requires: AVX, AVX2, FMA3, MMX+, SSE2
-TEXT ·crossEntropyGradLongF64AVX2(SB), $1136-112
+TEXT ·crossEntropyGradLongF64AVX2(SB), $1904-112
 	MOVQ loss_base+0(FP), AX
 	MOVQ ds_base+24(FP), CX
 	MOVQ logits_base+48(FP), DX
@@ -34212,7 +56760,7 @@ done:
 
 // func crossEntropyLossLongF64AVX2(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
 // Requires: AVX, AVX2, FMA3, MMX+
-TEXT ·crossEntropyLossLongF64AVX2(SB), $1136-112
+TEXT ·crossEntropyLossLongF64AVX2(SB), $1904-112
 	MOVQ loss_base+0(FP), AX
 	MOVQ ds_base+24(FP), CX
 	MOVQ logits_base+48(FP), CX
@@ -69176,7 +91724,7 @@ TEXT ·CrossEntropyF64AVX512(SB), NOSPLIT, $0-112
 	// takes time quadratic in a function's length.
 	MOVQ  cols+96(FP), AX
 	MOVQ  ds_len+32(FP), CX
-	CMPQ  AX, $0x00000028
+	CMPQ  AX, $0x00000010
 	JA    part1
 	TESTQ CX, CX
 	JE    lossResident
@@ -69186,8 +91734,18 @@ lossResident:
 	JMP ·crossEntropyLossResidentF64AVX512+0(SB)
 
 part1:
-	CMPQ  AX, $0x00000080
+	CMPQ  AX, $0x00000028
 	JA    part2
+	TESTQ CX, CX
+	JE    lossScratch3
+	JMP   ·crossEntropyGradScratch3F64AVX512+0(SB)
+
+lossScratch3:
+	JMP ·crossEntropyLossScratch3F64AVX512+0(SB)
+
+part2:
+	CMPQ  AX, $0x00000080
+	JA    part3
 	TESTQ CX, CX
 	JE    lossMid
 	JMP   ·crossEntropyGradMidF64AVX512+0(SB)
@@ -69195,7 +91753,7 @@ part1:
 lossMid:
 	JMP ·crossEntropyLossMidF64AVX512+0(SB)
 
-part2:
+part3:
 	TESTQ CX, CX
 	JE    lossLong
 	JMP   ·crossEntropyGradLongF64AVX512+0(SB)
@@ -71229,6 +93787,1792 @@ d_r2ospecial:
 	JMP    d_r2onext
 
 d_r2skip:
+	// Longer rows are not this function's (see rowsPart.cols).
+done:
+	VZEROUPPER
+	RET
+
+// func crossEntropyLossResidentF64AVX512(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·crossEntropyLossResidentF64AVX512(SB), $3048-112
+	LEAQ pool<>+0(SB), AX
+	ADDQ $0x0000003f, AX
+	ANDQ $-64, AX
+	MOVQ loss_base+0(FP), CX
+	MOVQ ds_base+24(FP), DX
+	MOVQ logits_base+48(FP), DX
+	MOVQ labels_base+72(FP), BX
+	MOVQ labels_len+80(FP), SI
+	MOVQ cols+96(FP), DI
+
+	// The row-tail mask depends only on cols.
+	MOVQ    DI, R8
+	ANDQ    $0x00000007, R8
+	LEAQ    ktab<>+0(SB), R9
+	MOVWLZX (R9)(R8*2), R8
+	KMOVW   R8, K1
+
+	// The next row's data, prefetched by the exp pass (see prefetchRowBytes).
+	MOVQ DI, R8
+	SHLQ $0x03, R8
+	CMPQ R8, $0x00040000
+	JBE  pfnext
+	XORQ R8, R8
+
+pfnext:
+	// Rows of 1 float64 vectors, the last masked: resident.
+	CMPQ    DI, $0x00000008
+	JA      l_r1skip
+	MOVQ    DI, R8
+	SUBQ    $0x00000000, R8
+	LEAQ    ktab<>+0(SB), R9
+	MOVWLZX (R9)(R8*2), R8
+	KMOVW   R8, K1
+	MOVQ    DI, R9
+	SHLQ    $0x03, R9
+	LEAQ    (R9)(R9*2), R10
+
+l_r1groups:
+	CMPQ  SI, $0x08
+	JL    l_r1rest
+	MOVL  (BX), R8
+	ORL   4(BX), R8
+	ORL   8(BX), R8
+	ORL   12(BX), R8
+	ORL   16(BX), R8
+	ORL   20(BX), R8
+	ORL   24(BX), R8
+	ORL   28(BX), R8
+	TESTL R8, R8
+	JS    l_r1bail
+	LEAQ  (DX)(R10*1), R8
+
+	// Load the rows, each target's lane -Inf; the others' max.
+	VPBROADCASTD (BX), Z0
+	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z0, K1, K2
+	VMOVUPD      6656(AX), Z0
+	VMOVUPD      (DX), K2, Z0
+	VPBROADCASTD 4(BX), Z1
+	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z1, K1, K2
+	VMOVUPD      6656(AX), Z1
+	VMOVUPD      (DX)(R9*1), K2, Z1
+	VPBROADCASTD 8(BX), Z2
+	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z2, K1, K2
+	VMOVUPD      6656(AX), Z2
+	VMOVUPD      (DX)(R9*2), K2, Z2
+	VPBROADCASTD 12(BX), Z3
+	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z3, K1, K2
+	VMOVUPD      6656(AX), Z3
+	VMOVUPD      (R8), K2, Z3
+	VPBROADCASTD 16(BX), Z4
+	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z4, K1, K2
+	VMOVUPD      6656(AX), Z4
+	VMOVUPD      (DX)(R9*4), K2, Z4
+	VPBROADCASTD 20(BX), Z5
+	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z5, K1, K2
+	VMOVUPD      6656(AX), Z5
+	VMOVUPD      (R8)(R9*2), K2, Z5
+	VPBROADCASTD 24(BX), Z6
+	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z6, K1, K2
+	VMOVUPD      6656(AX), Z6
+	VMOVUPD      (DX)(R10*2), K2, Z6
+	VPBROADCASTD 28(BX), Z7
+	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z7, K1, K2
+	VMOVUPD      6656(AX), Z7
+	VMOVUPD      (R8)(R9*4), K2, Z7
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z2, Z0, Z8
+	VSHUFF64X2 $0xee, Z2, Z0, Z9
+	VMAXPD     Z8, Z9, Z9
+	VSHUFF64X2 $0x44, Z6, Z4, Z8
+	VSHUFF64X2 $0xee, Z6, Z4, Z10
+	VMAXPD     Z8, Z10, Z10
+	VSHUFF64X2 $0x44, Z3, Z1, Z8
+	VSHUFF64X2 $0xee, Z3, Z1, Z11
+	VMAXPD     Z8, Z11, Z11
+	VSHUFF64X2 $0x44, Z7, Z5, Z8
+	VSHUFF64X2 $0xee, Z7, Z5, Z12
+	VMAXPD     Z8, Z12, Z12
+	VSHUFF64X2 $0x88, Z10, Z9, Z8
+	VSHUFF64X2 $0xdd, Z10, Z9, Z9
+	VMAXPD     Z8, Z9, Z9
+	VSHUFF64X2 $0x88, Z12, Z11, Z8
+	VSHUFF64X2 $0xdd, Z12, Z11, Z10
+	VMAXPD     Z8, Z10, Z10
+	VUNPCKLPD  Z10, Z9, Z8
+	VUNPCKHPD  Z10, Z9, Z9
+	VMAXPD     Z8, Z9, Z9
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*8), R11
+	VBROADCASTSD (R11), Z8
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*1), Z10
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*2), Z11
+	MOVLQSX      12(BX), R11
+	LEAQ         (R8)(R11*8), R11
+	VBROADCASTSD (R11), Z12
+	MOVLQSX      16(BX), R11
+	LEAQ         (DX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*4), Z13
+	MOVLQSX      20(BX), R11
+	LEAQ         (R8)(R11*8), R11
+	VBROADCASTSD (R11)(R9*2), Z14
+	MOVLQSX      24(BX), R11
+	LEAQ         (DX)(R11*8), R11
+	VBROADCASTSD (R11)(R10*2), Z15
+	MOVLQSX      28(BX), R11
+	LEAQ         (R8)(R11*8), R11
+	VBROADCASTSD (R11)(R9*4), Z16
+	MOVL         $0x000000aa, R8
+	KMOVW        R8, K2
+	VBLENDMPD    Z10, Z8, K2, Z8
+	VBLENDMPD    Z12, Z11, K2, Z11
+	VBLENDMPD    Z14, Z13, K2, Z13
+	VBLENDMPD    Z16, Z15, K2, Z15
+	MOVL         $0x000000cc, R8
+	KMOVW        R8, K2
+	VBLENDMPD    Z11, Z8, K2, Z8
+	VBLENDMPD    Z15, Z13, K2, Z13
+	MOVL         $0x000000f0, R8
+	KMOVW        R8, K2
+	VBLENDMPD    Z13, Z8, K2, Z8
+	VMAXPD       Z8, Z9, Z10
+
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
+	VSUBPD   Z10, Z9, Z9
+	VMOVUPD  9344(AX), Z11
+	VCMPPD   $0x16, Z9, Z11, K2
+	KORTESTW K2, K2
+	JNE      l_r1bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   6784(AX), Z10, Z9
+	VPCMPEQQ 6784(AX), Z9, K2
+	KORTESTW K2, K2
+	JNE      l_r1bail
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i.
+	VMOVUPD 9472(AX), Z9
+	VSUBPD  Z10, Z8, Z8
+	VMOVAPD Z8, Z11
+
+	// Exp pass: e = exp(s - max) in place, with e_t's.
+	VMOVDQU64 11904(AX), Z12
+	VPERMPD   Z10, Z12, Z12
+	VSUBPD    Z12, Z0, Z0
+	VMOVDQU64 12032(AX), Z12
+	VPERMPD   Z10, Z12, Z12
+	VSUBPD    Z12, Z1, Z1
+	VMOVDQU64 12160(AX), Z12
+	VPERMPD   Z10, Z12, Z12
+	VSUBPD    Z12, Z2, Z2
+	VMOVDQU64 12288(AX), Z12
+	VPERMPD   Z10, Z12, Z12
+	VSUBPD    Z12, Z3, Z3
+	VMOVDQU64 12416(AX), Z12
+	VPERMPD   Z10, Z12, Z12
+	VSUBPD    Z12, Z4, Z4
+	VMOVDQU64 12544(AX), Z12
+	VPERMPD   Z10, Z12, Z12
+	VSUBPD    Z12, Z5, Z5
+	VMOVDQU64 12672(AX), Z12
+	VPERMPD   Z10, Z12, Z12
+	VSUBPD    Z12, Z6, Z6
+	VMOVDQU64 12800(AX), Z12
+	VPERMPD   Z10, Z12, Z10
+	VSUBPD    Z10, Z7, Z7
+	VMOVUPS   7040(AX), Z10
+	VMOVUPS   7168(AX), Z12
+	VMOVUPS   7296(AX), Z13
+	VMOVUPS   7424(AX), Z14
+	VMOVUPS   2432(AX), Z15
+	VMOVUPS   7552(AX), Z16
+	VMOVUPS   7680(AX), Z17
+	VMOVUPS   7808(AX), Z18
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z0, Z9, Z0
+	VMOVUPD     Z10, Z19
+	VFMADD231PD Z12, Z0, Z19
+	VMAXPD      Z1, Z9, Z1
+	VMOVUPD     Z10, Z20
+	VFMADD231PD Z12, Z1, Z20
+	VMAXPD      Z2, Z9, Z2
+	VMOVUPD     Z10, Z21
+	VFMADD231PD Z12, Z2, Z21
+	VMAXPD      Z3, Z9, Z3
+	VMOVUPD     Z10, Z22
+	VFMADD231PD Z12, Z3, Z22
+	VSUBPD      Z10, Z19, Z23
+	VMOVUPD     Z0, Z0
+	VFMADD231PD Z13, Z23, Z0
+	VFMADD231PD Z14, Z23, Z0
+	VSUBPD      Z10, Z20, Z24
+	VMOVUPD     Z1, Z1
+	VFMADD231PD Z13, Z24, Z1
+	VFMADD231PD Z14, Z24, Z1
+	VSUBPD      Z10, Z21, Z25
+	VMOVUPD     Z2, Z2
+	VFMADD231PD Z13, Z25, Z2
+	VFMADD231PD Z14, Z25, Z2
+	VSUBPD      Z10, Z22, Z26
+	VMOVUPD     Z3, Z3
+	VFMADD231PD Z13, Z26, Z3
+	VFMADD231PD Z14, Z26, Z3
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     Z16, Z23
+	VMOVUPD     Z16, Z24
+	VMOVUPD     Z16, Z25
+	VMOVUPD     Z16, Z26
+	VFMADD213PD Z17, Z0, Z23
+	VFMADD213PD Z17, Z1, Z24
+	VFMADD213PD Z17, Z2, Z25
+	VFMADD213PD Z17, Z3, Z26
+	VFMADD213PD Z18, Z0, Z23
+	VFMADD213PD Z18, Z1, Z24
+	VFMADD213PD Z18, Z2, Z25
+	VFMADD213PD Z18, Z3, Z26
+	VFMADD213PD 7936(AX), Z0, Z23
+	VFMADD213PD 7936(AX), Z1, Z24
+	VFMADD213PD 7936(AX), Z2, Z25
+	VFMADD213PD 7936(AX), Z3, Z26
+	VFMADD213PD 8064(AX), Z0, Z23
+	VFMADD213PD 8064(AX), Z1, Z24
+	VFMADD213PD 8064(AX), Z2, Z25
+	VFMADD213PD 8064(AX), Z3, Z26
+	VFMADD213PD 8192(AX), Z0, Z23
+	VFMADD213PD 8192(AX), Z1, Z24
+	VFMADD213PD 8192(AX), Z2, Z25
+	VFMADD213PD 8192(AX), Z3, Z26
+	VFMADD213PD 8320(AX), Z0, Z23
+	VFMADD213PD 8320(AX), Z1, Z24
+	VFMADD213PD 8320(AX), Z2, Z25
+	VFMADD213PD 8320(AX), Z3, Z26
+	VFMADD213PD 8448(AX), Z0, Z23
+	VFMADD213PD 8448(AX), Z1, Z24
+	VFMADD213PD 8448(AX), Z2, Z25
+	VFMADD213PD 8448(AX), Z3, Z26
+	VFMADD213PD 8576(AX), Z0, Z23
+	VFMADD213PD 8576(AX), Z1, Z24
+	VFMADD213PD 8576(AX), Z2, Z25
+	VFMADD213PD 8576(AX), Z3, Z26
+	VMULPD      Z0, Z0, Z27
+	VFMADD213PD Z0, Z27, Z23
+	VADDPD      Z15, Z23, Z23
+	VMULPD      Z1, Z1, Z0
+	VFMADD213PD Z1, Z0, Z24
+	VADDPD      Z15, Z24, Z24
+	VMULPD      Z2, Z2, Z0
+	VFMADD213PD Z2, Z0, Z25
+	VADDPD      Z15, Z25, Z25
+	VMULPD      Z3, Z3, Z0
+	VFMADD213PD Z3, Z0, Z26
+	VADDPD      Z15, Z26, Z26
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z19, Z19
+	VPADDQ Z15, Z19, Z19
+	VMULPD Z19, Z23, Z0
+	VPSLLQ $0x34, Z20, Z20
+	VPADDQ Z15, Z20, Z20
+	VMULPD Z20, Z24, Z1
+	VPSLLQ $0x34, Z21, Z21
+	VPADDQ Z15, Z21, Z21
+	VMULPD Z21, Z25, Z2
+	VPSLLQ $0x34, Z22, Z22
+	VPADDQ Z15, Z22, Z22
+	VMULPD Z22, Z26, Z3
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z4, Z9, Z4
+	VMOVUPD     Z10, Z19
+	VFMADD231PD Z12, Z4, Z19
+	VMAXPD      Z5, Z9, Z5
+	VMOVUPD     Z10, Z20
+	VFMADD231PD Z12, Z5, Z20
+	VMAXPD      Z6, Z9, Z6
+	VMOVUPD     Z10, Z21
+	VFMADD231PD Z12, Z6, Z21
+	VMAXPD      Z7, Z9, Z7
+	VMOVUPD     Z10, Z22
+	VFMADD231PD Z12, Z7, Z22
+	VSUBPD      Z10, Z19, Z23
+	VMOVUPD     Z4, Z4
+	VFMADD231PD Z13, Z23, Z4
+	VFMADD231PD Z14, Z23, Z4
+	VSUBPD      Z10, Z20, Z24
+	VMOVUPD     Z5, Z5
+	VFMADD231PD Z13, Z24, Z5
+	VFMADD231PD Z14, Z24, Z5
+	VSUBPD      Z10, Z21, Z25
+	VMOVUPD     Z6, Z6
+	VFMADD231PD Z13, Z25, Z6
+	VFMADD231PD Z14, Z25, Z6
+	VSUBPD      Z10, Z22, Z26
+	VMOVUPD     Z7, Z7
+	VFMADD231PD Z13, Z26, Z7
+	VFMADD231PD Z14, Z26, Z7
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     Z16, Z23
+	VMOVUPD     Z16, Z24
+	VMOVUPD     Z16, Z25
+	VMOVUPD     Z16, Z26
+	VFMADD213PD Z17, Z4, Z23
+	VFMADD213PD Z17, Z5, Z24
+	VFMADD213PD Z17, Z6, Z25
+	VFMADD213PD Z17, Z7, Z26
+	VFMADD213PD Z18, Z4, Z23
+	VFMADD213PD Z18, Z5, Z24
+	VFMADD213PD Z18, Z6, Z25
+	VFMADD213PD Z18, Z7, Z26
+	VFMADD213PD 7936(AX), Z4, Z23
+	VFMADD213PD 7936(AX), Z5, Z24
+	VFMADD213PD 7936(AX), Z6, Z25
+	VFMADD213PD 7936(AX), Z7, Z26
+	VFMADD213PD 8064(AX), Z4, Z23
+	VFMADD213PD 8064(AX), Z5, Z24
+	VFMADD213PD 8064(AX), Z6, Z25
+	VFMADD213PD 8064(AX), Z7, Z26
+	VFMADD213PD 8192(AX), Z4, Z23
+	VFMADD213PD 8192(AX), Z5, Z24
+	VFMADD213PD 8192(AX), Z6, Z25
+	VFMADD213PD 8192(AX), Z7, Z26
+	VFMADD213PD 8320(AX), Z4, Z23
+	VFMADD213PD 8320(AX), Z5, Z24
+	VFMADD213PD 8320(AX), Z6, Z25
+	VFMADD213PD 8320(AX), Z7, Z26
+	VFMADD213PD 8448(AX), Z4, Z23
+	VFMADD213PD 8448(AX), Z5, Z24
+	VFMADD213PD 8448(AX), Z6, Z25
+	VFMADD213PD 8448(AX), Z7, Z26
+	VFMADD213PD 8576(AX), Z4, Z23
+	VFMADD213PD 8576(AX), Z5, Z24
+	VFMADD213PD 8576(AX), Z6, Z25
+	VFMADD213PD 8576(AX), Z7, Z26
+	VMULPD      Z4, Z4, Z27
+	VFMADD213PD Z4, Z27, Z23
+	VADDPD      Z15, Z23, Z23
+	VMULPD      Z5, Z5, Z4
+	VFMADD213PD Z5, Z4, Z24
+	VADDPD      Z15, Z24, Z24
+	VMULPD      Z6, Z6, Z4
+	VFMADD213PD Z6, Z4, Z25
+	VADDPD      Z15, Z25, Z25
+	VMULPD      Z7, Z7, Z4
+	VFMADD213PD Z7, Z4, Z26
+	VADDPD      Z15, Z26, Z26
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z19, Z19
+	VPADDQ Z15, Z19, Z19
+	VMULPD Z19, Z23, Z4
+	VPSLLQ $0x34, Z20, Z20
+	VPADDQ Z15, Z20, Z20
+	VMULPD Z20, Z24, Z5
+	VPSLLQ $0x34, Z21, Z21
+	VPADDQ Z15, Z21, Z21
+	VMULPD Z21, Z25, Z6
+	VPSLLQ $0x34, Z22, Z22
+	VPADDQ Z15, Z22, Z22
+	VMULPD Z22, Z26, Z7
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z11, Z9, Z11
+	VMOVUPD     Z10, Z9
+	VFMADD231PD Z12, Z11, Z9
+	VSUBPD      Z10, Z9, Z10
+	VMOVUPD     Z11, Z11
+	VFMADD231PD Z13, Z10, Z11
+	VFMADD231PD Z14, Z10, Z11
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     Z16, Z10
+	VFMADD213PD Z17, Z11, Z10
+	VFMADD213PD Z18, Z11, Z10
+	VFMADD213PD 7936(AX), Z11, Z10
+	VFMADD213PD 8064(AX), Z11, Z10
+	VFMADD213PD 8192(AX), Z11, Z10
+	VFMADD213PD 8320(AX), Z11, Z10
+	VFMADD213PD 8448(AX), Z11, Z10
+	VFMADD213PD 8576(AX), Z11, Z10
+	VMULPD      Z11, Z11, Z12
+	VFMADD213PD Z11, Z12, Z10
+	VADDPD      Z15, Z10, Z10
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z9, Z9
+	VPADDQ Z15, Z9, Z9
+	VMULPD Z9, Z10, Z11
+
+	// O, row i in lane i.
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z2, Z0, Z9
+	VSHUFF64X2 $0xee, Z2, Z0, Z0
+	VADDPD     Z9, Z0, Z0
+	VSHUFF64X2 $0x44, Z6, Z4, Z2
+	VSHUFF64X2 $0xee, Z6, Z4, Z4
+	VADDPD     Z2, Z4, Z4
+	VSHUFF64X2 $0x44, Z3, Z1, Z2
+	VSHUFF64X2 $0xee, Z3, Z1, Z1
+	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x44, Z7, Z5, Z2
+	VSHUFF64X2 $0xee, Z7, Z5, Z3
+	VADDPD     Z2, Z3, Z3
+	VSHUFF64X2 $0x88, Z4, Z0, Z2
+	VSHUFF64X2 $0xdd, Z4, Z0, Z0
+	VADDPD     Z2, Z0, Z0
+	VSHUFF64X2 $0x88, Z3, Z1, Z2
+	VSHUFF64X2 $0xdd, Z3, Z1, Z1
+	VADDPD     Z2, Z1, Z1
+	VUNPCKLPD  Z1, Z0, Z2
+	VUNPCKHPD  Z1, Z0, Z0
+	VADDPD     Z2, Z0, Z0
+	VADDPD     Z0, Z11, Z1
+	VMOVAPD    Z1, Z1
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z1, Z2
+	VPCMPGTQ 1920(AX), Z2, K2
+	VPMOVM2Q K2, Z3
+	VPADDQ   2048(AX), Z3, Z4
+	VPSLLQ   $0x34, Z4, Z4
+	VORPD    Z4, Z2, Z2
+	VPSRLQ   $0x34, Z1, Z4
+	VPSUBQ   Z3, Z4, Z4
+	VORPD    2176(AX), Z4, Z4
+	VSUBPD   2304(AX), Z4, Z4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z2, Z3
+	VADDPD      2432(AX), Z2, Z2
+	VDIVPD      Z2, Z3, Z3
+	VMULPD      Z3, Z3, Z2
+	VMOVUPD     8704(AX), Z5
+	VFMADD213PD 8832(AX), Z2, Z5
+	VFMADD213PD 8960(AX), Z2, Z5
+	VFMADD213PD 9088(AX), Z2, Z5
+	VFMADD213PD 9216(AX), Z2, Z5
+	VFMADD213PD 2560(AX), Z2, Z5
+	VFMADD213PD 2688(AX), Z2, Z5
+	VFMADD213PD 2816(AX), Z2, Z5
+	VFMADD213PD 2944(AX), Z2, Z5
+	VFMADD213PD 3072(AX), Z2, Z5
+	VMULPD      Z3, Z5, Z5
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z4, Z5
+	VFMADD231PD 3328(AX), Z4, Z5
+	VXORPD      Z3, Z3, Z3
+	VFMADD231PD Z3, Z1, Z5
+	VMOVAPD     Z5, Z1
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z11, Z11, Z2
+	VADDPD      Z0, Z2, Z2
+	VDIVPD      Z2, Z0, Z2
+	VMULPD      Z2, Z2, Z3
+	VMOVUPD     6016(AX), Z4
+	VFMADD213PD 6144(AX), Z3, Z4
+	VFMADD213PD 6272(AX), Z3, Z4
+	VFMADD213PD 6400(AX), Z3, Z4
+	VFMADD213PD 6528(AX), Z3, Z4
+	VFMADD213PD 4096(AX), Z3, Z4
+	VFMADD213PD 4224(AX), Z3, Z4
+	VFMADD213PD 4352(AX), Z3, Z4
+	VFMADD213PD 4480(AX), Z3, Z4
+	VMULPD      Z3, Z4, Z4
+	VADDPD      Z2, Z2, Z2
+	VFMADD213PD Z2, Z2, Z4
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z8, Z1, Z1
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD 4608(AX), Z2
+	VMULPD  4736(AX), Z11, Z3
+	VCMPPD  $0x12, Z11, Z2, K2
+	VCMPPD  $0x12, Z3, Z0, K3
+	KANDW   K3, K2, K2
+	VMOVAPD Z4, K2, Z1
+	VMOVUPD Z1, (CX)
+	LEAQ    (DX)(R9*8), DX
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000020, BX
+	SUBQ    $0x08, SI
+	JMP     l_r1groups
+
+l_r1bail:
+	MOVQ $0x00000008, 144(SP)
+	JMP  l_r1solo
+
+l_r1rest:
+	MOVQ SI, 144(SP)
+
+l_r1solo:
+	CMPQ  144(SP), $0x00
+	JNE   l_r1one
+	TESTQ SI, SI
+	JE    done
+	JMP   l_r1groups
+
+l_r1one:
+	MOVLQSX (BX), R8
+	TESTQ   R8, R8
+	JS      l_r1oignored
+
+	// Load the rows, each target's lane -Inf; the others' max.
+	VPBROADCASTD (BX), Z0
+	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z0, K1, K2
+	VMOVUPD      6656(AX), Z0
+	VMOVUPD      (DX), K2, Z0
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z2
+	VMAXPD     Z1, Z2, Z2
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z3
+	VMAXPD     Z1, Z3, Z3
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z4
+	VMAXPD     Z1, Z4, Z4
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z5
+	VMAXPD     Z1, Z5, Z5
+	VSHUFF64X2 $0x88, Z3, Z2, Z1
+	VSHUFF64X2 $0xdd, Z3, Z2, Z2
+	VMAXPD     Z1, Z2, Z2
+	VSHUFF64X2 $0x88, Z5, Z4, Z1
+	VSHUFF64X2 $0xdd, Z5, Z4, Z3
+	VMAXPD     Z1, Z3, Z3
+	VUNPCKLPD  Z3, Z2, Z1
+	VUNPCKHPD  Z3, Z2, Z2
+	VMAXPD     Z1, Z2, Z2
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (BX), R8
+	VBROADCASTSD (DX)(R8*8), Z1
+	VMAXPD       Z1, Z2, Z3
+
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
+	VSUBPD   Z3, Z2, Z2
+	VMOVUPD  9344(AX), Z4
+	VCMPPD   $0x16, Z2, Z4, K2
+	KORTESTW K2, K2
+	JNE      l_r1ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   6784(AX), Z3, Z2
+	VPCMPEQQ 6784(AX), Z2, K2
+	KORTESTW K2, K2
+	JNE      l_r1ospecial
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i.
+	VMOVUPD 9472(AX), Z2
+	VSUBPD  Z3, Z1, Z1
+	VMOVAPD Z1, Z4
+
+	// Exp pass: e = exp(s - max) in place, with e_t's.
+	VMOVDQU64 11904(AX), Z5
+	VPERMPD   Z3, Z5, Z3
+	VSUBPD    Z3, Z0, Z0
+	VMOVUPS   7040(AX), Z3
+	VMOVUPS   7168(AX), Z5
+	VMOVUPS   7296(AX), Z6
+	VMOVUPS   7424(AX), Z7
+	VMOVUPS   2432(AX), Z8
+	VMOVUPS   7552(AX), Z9
+	VMOVUPS   7680(AX), Z10
+	VMOVUPS   7808(AX), Z11
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z0, Z2, Z0
+	VMOVUPD     Z3, Z12
+	VFMADD231PD Z5, Z0, Z12
+	VMAXPD      Z4, Z2, Z4
+	VMOVUPD     Z3, Z2
+	VFMADD231PD Z5, Z4, Z2
+	VSUBPD      Z3, Z12, Z5
+	VMOVUPD     Z0, Z0
+	VFMADD231PD Z6, Z5, Z0
+	VFMADD231PD Z7, Z5, Z0
+	VSUBPD      Z3, Z2, Z3
+	VMOVUPD     Z4, Z4
+	VFMADD231PD Z6, Z3, Z4
+	VFMADD231PD Z7, Z3, Z4
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     Z9, Z5
+	VMOVUPD     Z9, Z3
+	VFMADD213PD Z10, Z0, Z5
+	VFMADD213PD Z10, Z4, Z3
+	VFMADD213PD Z11, Z0, Z5
+	VFMADD213PD Z11, Z4, Z3
+	VFMADD213PD 7936(AX), Z0, Z5
+	VFMADD213PD 7936(AX), Z4, Z3
+	VFMADD213PD 8064(AX), Z0, Z5
+	VFMADD213PD 8064(AX), Z4, Z3
+	VFMADD213PD 8192(AX), Z0, Z5
+	VFMADD213PD 8192(AX), Z4, Z3
+	VFMADD213PD 8320(AX), Z0, Z5
+	VFMADD213PD 8320(AX), Z4, Z3
+	VFMADD213PD 8448(AX), Z0, Z5
+	VFMADD213PD 8448(AX), Z4, Z3
+	VFMADD213PD 8576(AX), Z0, Z5
+	VFMADD213PD 8576(AX), Z4, Z3
+	VMULPD      Z0, Z0, Z6
+	VFMADD213PD Z0, Z6, Z5
+	VADDPD      Z8, Z5, Z5
+	VMULPD      Z4, Z4, Z0
+	VFMADD213PD Z4, Z0, Z3
+	VADDPD      Z8, Z3, Z3
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z12, Z12
+	VPADDQ Z8, Z12, Z12
+	VMULPD Z12, Z5, Z0
+	VPSLLQ $0x34, Z2, Z2
+	VPADDQ Z8, Z2, Z2
+	VMULPD Z2, Z3, Z4
+
+	// O, row i in lane i.
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z0, Z0, Z2
+	VSHUFF64X2 $0xee, Z0, Z0, Z3
+	VADDPD     Z2, Z3, Z3
+	VSHUFF64X2 $0x44, Z0, Z0, Z2
+	VSHUFF64X2 $0xee, Z0, Z0, Z5
+	VADDPD     Z2, Z5, Z5
+	VSHUFF64X2 $0x44, Z0, Z0, Z2
+	VSHUFF64X2 $0xee, Z0, Z0, Z6
+	VADDPD     Z2, Z6, Z6
+	VSHUFF64X2 $0x44, Z0, Z0, Z2
+	VSHUFF64X2 $0xee, Z0, Z0, Z0
+	VADDPD     Z2, Z0, Z0
+	VSHUFF64X2 $0x88, Z5, Z3, Z2
+	VSHUFF64X2 $0xdd, Z5, Z3, Z3
+	VADDPD     Z2, Z3, Z3
+	VSHUFF64X2 $0x88, Z0, Z6, Z2
+	VSHUFF64X2 $0xdd, Z0, Z6, Z0
+	VADDPD     Z2, Z0, Z0
+	VUNPCKLPD  Z0, Z3, Z2
+	VUNPCKHPD  Z0, Z3, Z0
+	VADDPD     Z2, Z0, Z0
+	VADDPD     Z0, Z4, Z2
+	VMOVAPD    Z2, Z2
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z2, Z3
+	VPCMPGTQ 1920(AX), Z3, K2
+	VPMOVM2Q K2, Z5
+	VPADDQ   2048(AX), Z5, Z6
+	VPSLLQ   $0x34, Z6, Z6
+	VORPD    Z6, Z3, Z3
+	VPSRLQ   $0x34, Z2, Z6
+	VPSUBQ   Z5, Z6, Z6
+	VORPD    2176(AX), Z6, Z6
+	VSUBPD   2304(AX), Z6, Z6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z3, Z5
+	VADDPD      2432(AX), Z3, Z3
+	VDIVPD      Z3, Z5, Z5
+	VMULPD      Z5, Z5, Z3
+	VMOVUPD     8704(AX), Z7
+	VFMADD213PD 8832(AX), Z3, Z7
+	VFMADD213PD 8960(AX), Z3, Z7
+	VFMADD213PD 9088(AX), Z3, Z7
+	VFMADD213PD 9216(AX), Z3, Z7
+	VFMADD213PD 2560(AX), Z3, Z7
+	VFMADD213PD 2688(AX), Z3, Z7
+	VFMADD213PD 2816(AX), Z3, Z7
+	VFMADD213PD 2944(AX), Z3, Z7
+	VFMADD213PD 3072(AX), Z3, Z7
+	VMULPD      Z5, Z7, Z7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z6, Z7
+	VFMADD231PD 3328(AX), Z6, Z7
+	VXORPD      Z5, Z5, Z5
+	VFMADD231PD Z5, Z2, Z7
+	VMOVAPD     Z7, Z2
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z4, Z4, Z3
+	VADDPD      Z0, Z3, Z3
+	VDIVPD      Z3, Z0, Z3
+	VMULPD      Z3, Z3, Z5
+	VMOVUPD     6016(AX), Z6
+	VFMADD213PD 6144(AX), Z5, Z6
+	VFMADD213PD 6272(AX), Z5, Z6
+	VFMADD213PD 6400(AX), Z5, Z6
+	VFMADD213PD 6528(AX), Z5, Z6
+	VFMADD213PD 4096(AX), Z5, Z6
+	VFMADD213PD 4224(AX), Z5, Z6
+	VFMADD213PD 4352(AX), Z5, Z6
+	VFMADD213PD 4480(AX), Z5, Z6
+	VMULPD      Z5, Z6, Z6
+	VADDPD      Z3, Z3, Z3
+	VFMADD213PD Z3, Z3, Z6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z1, Z2, Z1
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD 4608(AX), Z2
+	VMULPD  4736(AX), Z4, Z3
+	VCMPPD  $0x12, Z4, Z2, K2
+	VCMPPD  $0x12, Z3, Z0, K3
+	KANDW   K3, K2, K2
+	VMOVAPD Z6, K2, Z1
+	VMOVSD  X1, (CX)
+
+l_r1onext:
+	LEAQ (DX)(DI*8), DX
+	ADDQ $0x00000008, CX
+	ADDQ $0x00000004, BX
+	DECQ SI
+	DECQ 144(SP)
+	JMP  l_r1solo
+
+l_r1oignored:
+	MOVQ $0x00000000, (CX)
+	JMP  l_r1onext
+
+l_r1ospecial:
+	VMOVSD 5120(AX), X0
+	VMOVSD X0, (CX)
+	JMP    l_r1onext
+
+l_r1skip:
+	// Rows of 2 float64 vectors, the last masked: resident.
+	CMPQ    DI, $0x00000010
+	JA      l_r2skip
+	MOVQ    DI, R8
+	SUBQ    $0x00000008, R8
+	LEAQ    ktab<>+0(SB), R9
+	MOVWLZX (R9)(R8*2), R8
+	KMOVW   R8, K1
+	MOVQ    DI, R9
+	SHLQ    $0x03, R9
+	LEAQ    (R9)(R9*2), R10
+
+l_r2groups:
+	CMPQ  SI, $0x08
+	JL    l_r2rest
+	MOVL  (BX), R8
+	ORL   4(BX), R8
+	ORL   8(BX), R8
+	ORL   12(BX), R8
+	ORL   16(BX), R8
+	ORL   20(BX), R8
+	ORL   24(BX), R8
+	ORL   28(BX), R8
+	TESTL R8, R8
+	JS    l_r2bail
+	LEAQ  (DX)(R10*1), R8
+
+	// Load the rows, each target's lane -Inf; the others' max.
+	VPBROADCASTD (BX), Z0
+	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z0, K2
+	VMOVUPD      6656(AX), Z1
+	VMOVUPD      (DX), K2, Z1
+	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z0, K1, K2
+	VMOVUPD      6656(AX), Z0
+	VMOVUPD      64(DX), K2, Z0
+	VMAXPD       Z0, Z1, Z2
+	VPBROADCASTD 4(BX), Z3
+	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z3, K2
+	VMOVUPD      6656(AX), Z4
+	VMOVUPD      (DX)(R9*1), K2, Z4
+	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z3, K1, K2
+	VMOVUPD      6656(AX), Z3
+	VMOVUPD      64(DX)(R9*1), K2, Z3
+	VMAXPD       Z3, Z4, Z5
+	VPBROADCASTD 8(BX), Z6
+	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z6, K2
+	VMOVUPD      6656(AX), Z7
+	VMOVUPD      (DX)(R9*2), K2, Z7
+	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z6, K1, K2
+	VMOVUPD      6656(AX), Z6
+	VMOVUPD      64(DX)(R9*2), K2, Z6
+	VMAXPD       Z6, Z7, Z8
+	VPBROADCASTD 12(BX), Z9
+	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z9, K2
+	VMOVUPD      6656(AX), Z10
+	VMOVUPD      (R8), K2, Z10
+	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z9, K1, K2
+	VMOVUPD      6656(AX), Z9
+	VMOVUPD      64(R8), K2, Z9
+	VMAXPD       Z9, Z10, Z11
+	VPBROADCASTD 16(BX), Z12
+	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z12, K2
+	VMOVUPD      6656(AX), Z13
+	VMOVUPD      (DX)(R9*4), K2, Z13
+	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z12, K1, K2
+	VMOVUPD      6656(AX), Z12
+	VMOVUPD      64(DX)(R9*4), K2, Z12
+	VMAXPD       Z12, Z13, Z14
+	VPBROADCASTD 20(BX), Z15
+	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z15, K2
+	VMOVUPD      6656(AX), Z16
+	VMOVUPD      (R8)(R9*2), K2, Z16
+	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z15, K1, K2
+	VMOVUPD      6656(AX), Z15
+	VMOVUPD      64(R8)(R9*2), K2, Z15
+	VMAXPD       Z15, Z16, Z17
+	VPBROADCASTD 24(BX), Z18
+	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z18, K2
+	VMOVUPD      6656(AX), Z19
+	VMOVUPD      (DX)(R10*2), K2, Z19
+	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z18, K1, K2
+	VMOVUPD      6656(AX), Z18
+	VMOVUPD      64(DX)(R10*2), K2, Z18
+	VMAXPD       Z18, Z19, Z20
+	VPBROADCASTD 28(BX), Z21
+	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z21, K2
+	VMOVUPD      6656(AX), Z22
+	VMOVUPD      (R8)(R9*4), K2, Z22
+	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z21, K1, K2
+	VMOVUPD      6656(AX), Z21
+	VMOVUPD      64(R8)(R9*4), K2, Z21
+	VMAXPD       Z21, Z22, Z23
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z8, Z2, Z24
+	VSHUFF64X2 $0xee, Z8, Z2, Z2
+	VMAXPD     Z24, Z2, Z2
+	VSHUFF64X2 $0x44, Z20, Z14, Z8
+	VSHUFF64X2 $0xee, Z20, Z14, Z14
+	VMAXPD     Z8, Z14, Z14
+	VSHUFF64X2 $0x44, Z11, Z5, Z8
+	VSHUFF64X2 $0xee, Z11, Z5, Z5
+	VMAXPD     Z8, Z5, Z5
+	VSHUFF64X2 $0x44, Z23, Z17, Z8
+	VSHUFF64X2 $0xee, Z23, Z17, Z11
+	VMAXPD     Z8, Z11, Z11
+	VSHUFF64X2 $0x88, Z14, Z2, Z8
+	VSHUFF64X2 $0xdd, Z14, Z2, Z2
+	VMAXPD     Z8, Z2, Z2
+	VSHUFF64X2 $0x88, Z11, Z5, Z8
+	VSHUFF64X2 $0xdd, Z11, Z5, Z5
+	VMAXPD     Z8, Z5, Z5
+	VUNPCKLPD  Z5, Z2, Z8
+	VUNPCKHPD  Z5, Z2, Z2
+	VMAXPD     Z8, Z2, Z2
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*8), R11
+	VBROADCASTSD (R11), Z5
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*1), Z8
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*2), Z11
+	MOVLQSX      12(BX), R11
+	LEAQ         (R8)(R11*8), R11
+	VBROADCASTSD (R11), Z14
+	MOVLQSX      16(BX), R11
+	LEAQ         (DX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*4), Z17
+	MOVLQSX      20(BX), R11
+	LEAQ         (R8)(R11*8), R11
+	VBROADCASTSD (R11)(R9*2), Z20
+	MOVLQSX      24(BX), R11
+	LEAQ         (DX)(R11*8), R11
+	VBROADCASTSD (R11)(R10*2), Z23
+	MOVLQSX      28(BX), R11
+	LEAQ         (R8)(R11*8), R11
+	VBROADCASTSD (R11)(R9*4), Z24
+	MOVL         $0x000000aa, R8
+	KMOVW        R8, K2
+	VBLENDMPD    Z8, Z5, K2, Z5
+	VBLENDMPD    Z14, Z11, K2, Z11
+	VBLENDMPD    Z20, Z17, K2, Z17
+	VBLENDMPD    Z24, Z23, K2, Z23
+	MOVL         $0x000000cc, R8
+	KMOVW        R8, K2
+	VBLENDMPD    Z11, Z5, K2, Z5
+	VBLENDMPD    Z23, Z17, K2, Z17
+	MOVL         $0x000000f0, R8
+	KMOVW        R8, K2
+	VBLENDMPD    Z17, Z5, K2, Z5
+	VMAXPD       Z5, Z2, Z8
+
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
+	VSUBPD   Z8, Z2, Z2
+	VMOVUPD  9344(AX), Z11
+	VCMPPD   $0x16, Z2, Z11, K2
+	KORTESTW K2, K2
+	JNE      l_r2bail
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   6784(AX), Z8, Z2
+	VPCMPEQQ 6784(AX), Z2, K2
+	KORTESTW K2, K2
+	JNE      l_r2bail
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i.
+	VMOVUPD 9472(AX), Z2
+	VSUBPD  Z8, Z5, Z5
+	VMOVAPD Z5, Z11
+
+	// Exp pass: e = exp(s - max) in place, with e_t's.
+	VMOVDQU64 11904(AX), Z14
+	VPERMPD   Z8, Z14, Z14
+	VSUBPD    Z14, Z1, Z1
+	VSUBPD    Z14, Z0, Z0
+	VMOVDQU64 12032(AX), Z14
+	VPERMPD   Z8, Z14, Z14
+	VSUBPD    Z14, Z4, Z4
+	VSUBPD    Z14, Z3, Z3
+	VMOVDQU64 12160(AX), Z14
+	VPERMPD   Z8, Z14, Z14
+	VSUBPD    Z14, Z7, Z7
+	VSUBPD    Z14, Z6, Z6
+	VMOVDQU64 12288(AX), Z14
+	VPERMPD   Z8, Z14, Z14
+	VSUBPD    Z14, Z10, Z10
+	VSUBPD    Z14, Z9, Z9
+	VMOVDQU64 12416(AX), Z14
+	VPERMPD   Z8, Z14, Z14
+	VSUBPD    Z14, Z13, Z13
+	VSUBPD    Z14, Z12, Z12
+	VMOVDQU64 12544(AX), Z14
+	VPERMPD   Z8, Z14, Z14
+	VSUBPD    Z14, Z16, Z16
+	VSUBPD    Z14, Z15, Z15
+	VMOVDQU64 12672(AX), Z14
+	VPERMPD   Z8, Z14, Z14
+	VSUBPD    Z14, Z19, Z19
+	VSUBPD    Z14, Z18, Z18
+	VMOVDQU64 12800(AX), Z14
+	VPERMPD   Z8, Z14, Z8
+	VSUBPD    Z8, Z22, Z22
+	VSUBPD    Z8, Z21, Z21
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z1, Z2, Z1
+	VMOVUPD     7040(AX), Z8
+	VFMADD231PD 7168(AX), Z1, Z8
+	VMAXPD      Z0, Z2, Z0
+	VMOVUPD     7040(AX), Z14
+	VFMADD231PD 7168(AX), Z0, Z14
+	VMAXPD      Z4, Z2, Z4
+	VMOVUPD     7040(AX), Z17
+	VFMADD231PD 7168(AX), Z4, Z17
+	VMAXPD      Z3, Z2, Z3
+	VMOVUPD     7040(AX), Z20
+	VFMADD231PD 7168(AX), Z3, Z20
+	VSUBPD      7040(AX), Z8, Z23
+	VMOVUPD     Z1, Z1
+	VFMADD231PD 7296(AX), Z23, Z1
+	VFMADD231PD 7424(AX), Z23, Z1
+	VSUBPD      7040(AX), Z14, Z24
+	VMOVUPD     Z0, Z0
+	VFMADD231PD 7296(AX), Z24, Z0
+	VFMADD231PD 7424(AX), Z24, Z0
+	VSUBPD      7040(AX), Z17, Z25
+	VMOVUPD     Z4, Z4
+	VFMADD231PD 7296(AX), Z25, Z4
+	VFMADD231PD 7424(AX), Z25, Z4
+	VSUBPD      7040(AX), Z20, Z26
+	VMOVUPD     Z3, Z3
+	VFMADD231PD 7296(AX), Z26, Z3
+	VFMADD231PD 7424(AX), Z26, Z3
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z23
+	VMOVUPD     7552(AX), Z24
+	VMOVUPD     7552(AX), Z25
+	VMOVUPD     7552(AX), Z26
+	VFMADD213PD 7680(AX), Z1, Z23
+	VFMADD213PD 7680(AX), Z0, Z24
+	VFMADD213PD 7680(AX), Z4, Z25
+	VFMADD213PD 7680(AX), Z3, Z26
+	VFMADD213PD 7808(AX), Z1, Z23
+	VFMADD213PD 7808(AX), Z0, Z24
+	VFMADD213PD 7808(AX), Z4, Z25
+	VFMADD213PD 7808(AX), Z3, Z26
+	VFMADD213PD 7936(AX), Z1, Z23
+	VFMADD213PD 7936(AX), Z0, Z24
+	VFMADD213PD 7936(AX), Z4, Z25
+	VFMADD213PD 7936(AX), Z3, Z26
+	VFMADD213PD 8064(AX), Z1, Z23
+	VFMADD213PD 8064(AX), Z0, Z24
+	VFMADD213PD 8064(AX), Z4, Z25
+	VFMADD213PD 8064(AX), Z3, Z26
+	VFMADD213PD 8192(AX), Z1, Z23
+	VFMADD213PD 8192(AX), Z0, Z24
+	VFMADD213PD 8192(AX), Z4, Z25
+	VFMADD213PD 8192(AX), Z3, Z26
+	VFMADD213PD 8320(AX), Z1, Z23
+	VFMADD213PD 8320(AX), Z0, Z24
+	VFMADD213PD 8320(AX), Z4, Z25
+	VFMADD213PD 8320(AX), Z3, Z26
+	VFMADD213PD 8448(AX), Z1, Z23
+	VFMADD213PD 8448(AX), Z0, Z24
+	VFMADD213PD 8448(AX), Z4, Z25
+	VFMADD213PD 8448(AX), Z3, Z26
+	VFMADD213PD 8576(AX), Z1, Z23
+	VFMADD213PD 8576(AX), Z0, Z24
+	VFMADD213PD 8576(AX), Z4, Z25
+	VFMADD213PD 8576(AX), Z3, Z26
+	VMULPD      Z1, Z1, Z27
+	VFMADD213PD Z1, Z27, Z23
+	VADDPD      2432(AX), Z23, Z23
+	VMULPD      Z0, Z0, Z1
+	VFMADD213PD Z0, Z1, Z24
+	VADDPD      2432(AX), Z24, Z24
+	VMULPD      Z4, Z4, Z0
+	VFMADD213PD Z4, Z0, Z25
+	VADDPD      2432(AX), Z25, Z25
+	VMULPD      Z3, Z3, Z0
+	VFMADD213PD Z3, Z0, Z26
+	VADDPD      2432(AX), Z26, Z26
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z8, Z8
+	VPADDQ 2432(AX), Z8, Z8
+	VMULPD Z8, Z23, Z1
+	VPSLLQ $0x34, Z14, Z14
+	VPADDQ 2432(AX), Z14, Z14
+	VMULPD Z14, Z24, Z0
+	VPSLLQ $0x34, Z17, Z17
+	VPADDQ 2432(AX), Z17, Z17
+	VMULPD Z17, Z25, Z4
+	VPSLLQ $0x34, Z20, Z20
+	VPADDQ 2432(AX), Z20, Z20
+	VMULPD Z20, Z26, Z3
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z7, Z2, Z7
+	VMOVUPD     7040(AX), Z8
+	VFMADD231PD 7168(AX), Z7, Z8
+	VMAXPD      Z6, Z2, Z6
+	VMOVUPD     7040(AX), Z14
+	VFMADD231PD 7168(AX), Z6, Z14
+	VMAXPD      Z10, Z2, Z10
+	VMOVUPD     7040(AX), Z17
+	VFMADD231PD 7168(AX), Z10, Z17
+	VMAXPD      Z9, Z2, Z9
+	VMOVUPD     7040(AX), Z20
+	VFMADD231PD 7168(AX), Z9, Z20
+	VSUBPD      7040(AX), Z8, Z23
+	VMOVUPD     Z7, Z7
+	VFMADD231PD 7296(AX), Z23, Z7
+	VFMADD231PD 7424(AX), Z23, Z7
+	VSUBPD      7040(AX), Z14, Z24
+	VMOVUPD     Z6, Z6
+	VFMADD231PD 7296(AX), Z24, Z6
+	VFMADD231PD 7424(AX), Z24, Z6
+	VSUBPD      7040(AX), Z17, Z25
+	VMOVUPD     Z10, Z10
+	VFMADD231PD 7296(AX), Z25, Z10
+	VFMADD231PD 7424(AX), Z25, Z10
+	VSUBPD      7040(AX), Z20, Z26
+	VMOVUPD     Z9, Z9
+	VFMADD231PD 7296(AX), Z26, Z9
+	VFMADD231PD 7424(AX), Z26, Z9
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z23
+	VMOVUPD     7552(AX), Z24
+	VMOVUPD     7552(AX), Z25
+	VMOVUPD     7552(AX), Z26
+	VFMADD213PD 7680(AX), Z7, Z23
+	VFMADD213PD 7680(AX), Z6, Z24
+	VFMADD213PD 7680(AX), Z10, Z25
+	VFMADD213PD 7680(AX), Z9, Z26
+	VFMADD213PD 7808(AX), Z7, Z23
+	VFMADD213PD 7808(AX), Z6, Z24
+	VFMADD213PD 7808(AX), Z10, Z25
+	VFMADD213PD 7808(AX), Z9, Z26
+	VFMADD213PD 7936(AX), Z7, Z23
+	VFMADD213PD 7936(AX), Z6, Z24
+	VFMADD213PD 7936(AX), Z10, Z25
+	VFMADD213PD 7936(AX), Z9, Z26
+	VFMADD213PD 8064(AX), Z7, Z23
+	VFMADD213PD 8064(AX), Z6, Z24
+	VFMADD213PD 8064(AX), Z10, Z25
+	VFMADD213PD 8064(AX), Z9, Z26
+	VFMADD213PD 8192(AX), Z7, Z23
+	VFMADD213PD 8192(AX), Z6, Z24
+	VFMADD213PD 8192(AX), Z10, Z25
+	VFMADD213PD 8192(AX), Z9, Z26
+	VFMADD213PD 8320(AX), Z7, Z23
+	VFMADD213PD 8320(AX), Z6, Z24
+	VFMADD213PD 8320(AX), Z10, Z25
+	VFMADD213PD 8320(AX), Z9, Z26
+	VFMADD213PD 8448(AX), Z7, Z23
+	VFMADD213PD 8448(AX), Z6, Z24
+	VFMADD213PD 8448(AX), Z10, Z25
+	VFMADD213PD 8448(AX), Z9, Z26
+	VFMADD213PD 8576(AX), Z7, Z23
+	VFMADD213PD 8576(AX), Z6, Z24
+	VFMADD213PD 8576(AX), Z10, Z25
+	VFMADD213PD 8576(AX), Z9, Z26
+	VMULPD      Z7, Z7, Z27
+	VFMADD213PD Z7, Z27, Z23
+	VADDPD      2432(AX), Z23, Z23
+	VMULPD      Z6, Z6, Z7
+	VFMADD213PD Z6, Z7, Z24
+	VADDPD      2432(AX), Z24, Z24
+	VMULPD      Z10, Z10, Z6
+	VFMADD213PD Z10, Z6, Z25
+	VADDPD      2432(AX), Z25, Z25
+	VMULPD      Z9, Z9, Z6
+	VFMADD213PD Z9, Z6, Z26
+	VADDPD      2432(AX), Z26, Z26
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z8, Z8
+	VPADDQ 2432(AX), Z8, Z8
+	VMULPD Z8, Z23, Z7
+	VPSLLQ $0x34, Z14, Z14
+	VPADDQ 2432(AX), Z14, Z14
+	VMULPD Z14, Z24, Z6
+	VPSLLQ $0x34, Z17, Z17
+	VPADDQ 2432(AX), Z17, Z17
+	VMULPD Z17, Z25, Z10
+	VPSLLQ $0x34, Z20, Z20
+	VPADDQ 2432(AX), Z20, Z20
+	VMULPD Z20, Z26, Z9
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z13, Z2, Z13
+	VMOVUPD     7040(AX), Z8
+	VFMADD231PD 7168(AX), Z13, Z8
+	VMAXPD      Z12, Z2, Z12
+	VMOVUPD     7040(AX), Z14
+	VFMADD231PD 7168(AX), Z12, Z14
+	VMAXPD      Z16, Z2, Z16
+	VMOVUPD     7040(AX), Z17
+	VFMADD231PD 7168(AX), Z16, Z17
+	VMAXPD      Z15, Z2, Z15
+	VMOVUPD     7040(AX), Z20
+	VFMADD231PD 7168(AX), Z15, Z20
+	VSUBPD      7040(AX), Z8, Z23
+	VMOVUPD     Z13, Z13
+	VFMADD231PD 7296(AX), Z23, Z13
+	VFMADD231PD 7424(AX), Z23, Z13
+	VSUBPD      7040(AX), Z14, Z24
+	VMOVUPD     Z12, Z12
+	VFMADD231PD 7296(AX), Z24, Z12
+	VFMADD231PD 7424(AX), Z24, Z12
+	VSUBPD      7040(AX), Z17, Z25
+	VMOVUPD     Z16, Z16
+	VFMADD231PD 7296(AX), Z25, Z16
+	VFMADD231PD 7424(AX), Z25, Z16
+	VSUBPD      7040(AX), Z20, Z26
+	VMOVUPD     Z15, Z15
+	VFMADD231PD 7296(AX), Z26, Z15
+	VFMADD231PD 7424(AX), Z26, Z15
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z23
+	VMOVUPD     7552(AX), Z24
+	VMOVUPD     7552(AX), Z25
+	VMOVUPD     7552(AX), Z26
+	VFMADD213PD 7680(AX), Z13, Z23
+	VFMADD213PD 7680(AX), Z12, Z24
+	VFMADD213PD 7680(AX), Z16, Z25
+	VFMADD213PD 7680(AX), Z15, Z26
+	VFMADD213PD 7808(AX), Z13, Z23
+	VFMADD213PD 7808(AX), Z12, Z24
+	VFMADD213PD 7808(AX), Z16, Z25
+	VFMADD213PD 7808(AX), Z15, Z26
+	VFMADD213PD 7936(AX), Z13, Z23
+	VFMADD213PD 7936(AX), Z12, Z24
+	VFMADD213PD 7936(AX), Z16, Z25
+	VFMADD213PD 7936(AX), Z15, Z26
+	VFMADD213PD 8064(AX), Z13, Z23
+	VFMADD213PD 8064(AX), Z12, Z24
+	VFMADD213PD 8064(AX), Z16, Z25
+	VFMADD213PD 8064(AX), Z15, Z26
+	VFMADD213PD 8192(AX), Z13, Z23
+	VFMADD213PD 8192(AX), Z12, Z24
+	VFMADD213PD 8192(AX), Z16, Z25
+	VFMADD213PD 8192(AX), Z15, Z26
+	VFMADD213PD 8320(AX), Z13, Z23
+	VFMADD213PD 8320(AX), Z12, Z24
+	VFMADD213PD 8320(AX), Z16, Z25
+	VFMADD213PD 8320(AX), Z15, Z26
+	VFMADD213PD 8448(AX), Z13, Z23
+	VFMADD213PD 8448(AX), Z12, Z24
+	VFMADD213PD 8448(AX), Z16, Z25
+	VFMADD213PD 8448(AX), Z15, Z26
+	VFMADD213PD 8576(AX), Z13, Z23
+	VFMADD213PD 8576(AX), Z12, Z24
+	VFMADD213PD 8576(AX), Z16, Z25
+	VFMADD213PD 8576(AX), Z15, Z26
+	VMULPD      Z13, Z13, Z27
+	VFMADD213PD Z13, Z27, Z23
+	VADDPD      2432(AX), Z23, Z23
+	VMULPD      Z12, Z12, Z13
+	VFMADD213PD Z12, Z13, Z24
+	VADDPD      2432(AX), Z24, Z24
+	VMULPD      Z16, Z16, Z12
+	VFMADD213PD Z16, Z12, Z25
+	VADDPD      2432(AX), Z25, Z25
+	VMULPD      Z15, Z15, Z12
+	VFMADD213PD Z15, Z12, Z26
+	VADDPD      2432(AX), Z26, Z26
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z8, Z8
+	VPADDQ 2432(AX), Z8, Z8
+	VMULPD Z8, Z23, Z13
+	VPSLLQ $0x34, Z14, Z14
+	VPADDQ 2432(AX), Z14, Z14
+	VMULPD Z14, Z24, Z12
+	VPSLLQ $0x34, Z17, Z17
+	VPADDQ 2432(AX), Z17, Z17
+	VMULPD Z17, Z25, Z16
+	VPSLLQ $0x34, Z20, Z20
+	VPADDQ 2432(AX), Z20, Z20
+	VMULPD Z20, Z26, Z15
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z19, Z2, Z19
+	VMOVUPD     7040(AX), Z8
+	VFMADD231PD 7168(AX), Z19, Z8
+	VMAXPD      Z18, Z2, Z18
+	VMOVUPD     7040(AX), Z14
+	VFMADD231PD 7168(AX), Z18, Z14
+	VMAXPD      Z22, Z2, Z22
+	VMOVUPD     7040(AX), Z17
+	VFMADD231PD 7168(AX), Z22, Z17
+	VMAXPD      Z21, Z2, Z21
+	VMOVUPD     7040(AX), Z20
+	VFMADD231PD 7168(AX), Z21, Z20
+	VSUBPD      7040(AX), Z8, Z23
+	VMOVUPD     Z19, Z19
+	VFMADD231PD 7296(AX), Z23, Z19
+	VFMADD231PD 7424(AX), Z23, Z19
+	VSUBPD      7040(AX), Z14, Z24
+	VMOVUPD     Z18, Z18
+	VFMADD231PD 7296(AX), Z24, Z18
+	VFMADD231PD 7424(AX), Z24, Z18
+	VSUBPD      7040(AX), Z17, Z25
+	VMOVUPD     Z22, Z22
+	VFMADD231PD 7296(AX), Z25, Z22
+	VFMADD231PD 7424(AX), Z25, Z22
+	VSUBPD      7040(AX), Z20, Z26
+	VMOVUPD     Z21, Z21
+	VFMADD231PD 7296(AX), Z26, Z21
+	VFMADD231PD 7424(AX), Z26, Z21
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z23
+	VMOVUPD     7552(AX), Z24
+	VMOVUPD     7552(AX), Z25
+	VMOVUPD     7552(AX), Z26
+	VFMADD213PD 7680(AX), Z19, Z23
+	VFMADD213PD 7680(AX), Z18, Z24
+	VFMADD213PD 7680(AX), Z22, Z25
+	VFMADD213PD 7680(AX), Z21, Z26
+	VFMADD213PD 7808(AX), Z19, Z23
+	VFMADD213PD 7808(AX), Z18, Z24
+	VFMADD213PD 7808(AX), Z22, Z25
+	VFMADD213PD 7808(AX), Z21, Z26
+	VFMADD213PD 7936(AX), Z19, Z23
+	VFMADD213PD 7936(AX), Z18, Z24
+	VFMADD213PD 7936(AX), Z22, Z25
+	VFMADD213PD 7936(AX), Z21, Z26
+	VFMADD213PD 8064(AX), Z19, Z23
+	VFMADD213PD 8064(AX), Z18, Z24
+	VFMADD213PD 8064(AX), Z22, Z25
+	VFMADD213PD 8064(AX), Z21, Z26
+	VFMADD213PD 8192(AX), Z19, Z23
+	VFMADD213PD 8192(AX), Z18, Z24
+	VFMADD213PD 8192(AX), Z22, Z25
+	VFMADD213PD 8192(AX), Z21, Z26
+	VFMADD213PD 8320(AX), Z19, Z23
+	VFMADD213PD 8320(AX), Z18, Z24
+	VFMADD213PD 8320(AX), Z22, Z25
+	VFMADD213PD 8320(AX), Z21, Z26
+	VFMADD213PD 8448(AX), Z19, Z23
+	VFMADD213PD 8448(AX), Z18, Z24
+	VFMADD213PD 8448(AX), Z22, Z25
+	VFMADD213PD 8448(AX), Z21, Z26
+	VFMADD213PD 8576(AX), Z19, Z23
+	VFMADD213PD 8576(AX), Z18, Z24
+	VFMADD213PD 8576(AX), Z22, Z25
+	VFMADD213PD 8576(AX), Z21, Z26
+	VMULPD      Z19, Z19, Z27
+	VFMADD213PD Z19, Z27, Z23
+	VADDPD      2432(AX), Z23, Z23
+	VMULPD      Z18, Z18, Z19
+	VFMADD213PD Z18, Z19, Z24
+	VADDPD      2432(AX), Z24, Z24
+	VMULPD      Z22, Z22, Z18
+	VFMADD213PD Z22, Z18, Z25
+	VADDPD      2432(AX), Z25, Z25
+	VMULPD      Z21, Z21, Z18
+	VFMADD213PD Z21, Z18, Z26
+	VADDPD      2432(AX), Z26, Z26
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z8, Z8
+	VPADDQ 2432(AX), Z8, Z8
+	VMULPD Z8, Z23, Z19
+	VPSLLQ $0x34, Z14, Z14
+	VPADDQ 2432(AX), Z14, Z14
+	VMULPD Z14, Z24, Z18
+	VPSLLQ $0x34, Z17, Z17
+	VPADDQ 2432(AX), Z17, Z17
+	VMULPD Z17, Z25, Z22
+	VPSLLQ $0x34, Z20, Z20
+	VPADDQ 2432(AX), Z20, Z20
+	VMULPD Z20, Z26, Z21
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z11, Z2, Z11
+	VMOVUPD     7040(AX), Z2
+	VFMADD231PD 7168(AX), Z11, Z2
+	VSUBPD      7040(AX), Z2, Z8
+	VMOVUPD     Z11, Z11
+	VFMADD231PD 7296(AX), Z8, Z11
+	VFMADD231PD 7424(AX), Z8, Z11
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z8
+	VFMADD213PD 7680(AX), Z11, Z8
+	VFMADD213PD 7808(AX), Z11, Z8
+	VFMADD213PD 7936(AX), Z11, Z8
+	VFMADD213PD 8064(AX), Z11, Z8
+	VFMADD213PD 8192(AX), Z11, Z8
+	VFMADD213PD 8320(AX), Z11, Z8
+	VFMADD213PD 8448(AX), Z11, Z8
+	VFMADD213PD 8576(AX), Z11, Z8
+	VMULPD      Z11, Z11, Z14
+	VFMADD213PD Z11, Z14, Z8
+	VADDPD      2432(AX), Z8, Z8
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z2, Z2
+	VPADDQ 2432(AX), Z2, Z2
+	VMULPD Z2, Z8, Z11
+
+	// O, row i in lane i.
+	VADDPD Z0, Z1, Z0
+	VADDPD Z3, Z4, Z1
+	VADDPD Z6, Z7, Z2
+	VADDPD Z9, Z10, Z3
+	VADDPD Z12, Z13, Z4
+	VADDPD Z15, Z16, Z6
+	VADDPD Z18, Z19, Z7
+	VADDPD Z21, Z22, Z8
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z2, Z0, Z9
+	VSHUFF64X2 $0xee, Z2, Z0, Z0
+	VADDPD     Z9, Z0, Z0
+	VSHUFF64X2 $0x44, Z7, Z4, Z2
+	VSHUFF64X2 $0xee, Z7, Z4, Z4
+	VADDPD     Z2, Z4, Z4
+	VSHUFF64X2 $0x44, Z3, Z1, Z2
+	VSHUFF64X2 $0xee, Z3, Z1, Z1
+	VADDPD     Z2, Z1, Z1
+	VSHUFF64X2 $0x44, Z8, Z6, Z2
+	VSHUFF64X2 $0xee, Z8, Z6, Z3
+	VADDPD     Z2, Z3, Z3
+	VSHUFF64X2 $0x88, Z4, Z0, Z2
+	VSHUFF64X2 $0xdd, Z4, Z0, Z0
+	VADDPD     Z2, Z0, Z0
+	VSHUFF64X2 $0x88, Z3, Z1, Z2
+	VSHUFF64X2 $0xdd, Z3, Z1, Z1
+	VADDPD     Z2, Z1, Z1
+	VUNPCKLPD  Z1, Z0, Z2
+	VUNPCKHPD  Z1, Z0, Z0
+	VADDPD     Z2, Z0, Z0
+	VADDPD     Z0, Z11, Z1
+	VMOVAPD    Z1, Z1
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z1, Z2
+	VPCMPGTQ 1920(AX), Z2, K2
+	VPMOVM2Q K2, Z3
+	VPADDQ   2048(AX), Z3, Z4
+	VPSLLQ   $0x34, Z4, Z4
+	VORPD    Z4, Z2, Z2
+	VPSRLQ   $0x34, Z1, Z4
+	VPSUBQ   Z3, Z4, Z4
+	VORPD    2176(AX), Z4, Z4
+	VSUBPD   2304(AX), Z4, Z4
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z2, Z3
+	VADDPD      2432(AX), Z2, Z2
+	VDIVPD      Z2, Z3, Z3
+	VMULPD      Z3, Z3, Z2
+	VMOVUPD     8704(AX), Z6
+	VFMADD213PD 8832(AX), Z2, Z6
+	VFMADD213PD 8960(AX), Z2, Z6
+	VFMADD213PD 9088(AX), Z2, Z6
+	VFMADD213PD 9216(AX), Z2, Z6
+	VFMADD213PD 2560(AX), Z2, Z6
+	VFMADD213PD 2688(AX), Z2, Z6
+	VFMADD213PD 2816(AX), Z2, Z6
+	VFMADD213PD 2944(AX), Z2, Z6
+	VFMADD213PD 3072(AX), Z2, Z6
+	VMULPD      Z3, Z6, Z6
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z4, Z6
+	VFMADD231PD 3328(AX), Z4, Z6
+	VXORPD      Z3, Z3, Z3
+	VFMADD231PD Z3, Z1, Z6
+	VMOVAPD     Z6, Z1
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z11, Z11, Z2
+	VADDPD      Z0, Z2, Z2
+	VDIVPD      Z2, Z0, Z2
+	VMULPD      Z2, Z2, Z3
+	VMOVUPD     6016(AX), Z4
+	VFMADD213PD 6144(AX), Z3, Z4
+	VFMADD213PD 6272(AX), Z3, Z4
+	VFMADD213PD 6400(AX), Z3, Z4
+	VFMADD213PD 6528(AX), Z3, Z4
+	VFMADD213PD 4096(AX), Z3, Z4
+	VFMADD213PD 4224(AX), Z3, Z4
+	VFMADD213PD 4352(AX), Z3, Z4
+	VFMADD213PD 4480(AX), Z3, Z4
+	VMULPD      Z3, Z4, Z4
+	VADDPD      Z2, Z2, Z2
+	VFMADD213PD Z2, Z2, Z4
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z5, Z1, Z1
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD 4608(AX), Z2
+	VMULPD  4736(AX), Z11, Z3
+	VCMPPD  $0x12, Z11, Z2, K2
+	VCMPPD  $0x12, Z3, Z0, K3
+	KANDW   K3, K2, K2
+	VMOVAPD Z4, K2, Z1
+	VMOVUPD Z1, (CX)
+	LEAQ    (DX)(R9*8), DX
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000020, BX
+	SUBQ    $0x08, SI
+	JMP     l_r2groups
+
+l_r2bail:
+	MOVQ $0x00000008, 144(SP)
+	JMP  l_r2solo
+
+l_r2rest:
+	MOVQ SI, 144(SP)
+
+l_r2solo:
+	CMPQ  144(SP), $0x00
+	JNE   l_r2one
+	TESTQ SI, SI
+	JE    done
+	JMP   l_r2groups
+
+l_r2one:
+	MOVLQSX (BX), R8
+	TESTQ   R8, R8
+	JS      l_r2oignored
+
+	// Load the rows, each target's lane -Inf; the others' max.
+	VPBROADCASTD (BX), Z0
+	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z0, K2
+	VMOVUPD      6656(AX), Z1
+	VMOVUPD      (DX), K2, Z1
+	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z0, K1, K2
+	VMOVUPD      6656(AX), Z0
+	VMOVUPD      64(DX), K2, Z0
+	VMAXPD       Z0, Z1, Z2
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z4
+	VMAXPD     Z3, Z4, Z4
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z5
+	VMAXPD     Z3, Z5, Z5
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z6
+	VMAXPD     Z3, Z6, Z6
+	VSHUFF64X2 $0x44, Z2, Z2, Z3
+	VSHUFF64X2 $0xee, Z2, Z2, Z2
+	VMAXPD     Z3, Z2, Z2
+	VSHUFF64X2 $0x88, Z5, Z4, Z3
+	VSHUFF64X2 $0xdd, Z5, Z4, Z4
+	VMAXPD     Z3, Z4, Z4
+	VSHUFF64X2 $0x88, Z2, Z6, Z3
+	VSHUFF64X2 $0xdd, Z2, Z6, Z2
+	VMAXPD     Z3, Z2, Z2
+	VUNPCKLPD  Z2, Z4, Z3
+	VUNPCKHPD  Z2, Z4, Z2
+	VMAXPD     Z3, Z2, Z2
+
+	// s_t of each row in its lane (solo: every lane).
+	MOVLQSX      (BX), R8
+	VBROADCASTSD (DX)(R8*8), Z3
+	VMAXPD       Z3, Z2, Z4
+
+	// Others' max more than confidentMargin (float64: confidentMargin64)
+	// below max, or NaN: the caller's.
+	VSUBPD   Z4, Z2, Z2
+	VMOVUPD  9344(AX), Z5
+	VCMPPD   $0x16, Z2, Z5, K2
+	KORTESTW K2, K2
+	JNE      l_r2ospecial
+
+	// A max that is not finite (NaN, +Inf, all -Inf): bail.
+	VANDPD   6784(AX), Z4, Z2
+	VPCMPEQQ 6784(AX), Z2, K2
+	KORTESTW K2, K2
+	JNE      l_r2ospecial
+
+	// s_t - max and e_t = exp(s_t - max), row i in lane i.
+	VMOVUPD 9472(AX), Z2
+	VSUBPD  Z4, Z3, Z3
+	VMOVAPD Z3, Z5
+
+	// Exp pass: e = exp(s - max) in place, with e_t's.
+	VMOVDQU64 11904(AX), Z6
+	VPERMPD   Z4, Z6, Z4
+	VSUBPD    Z4, Z1, Z1
+	VSUBPD    Z4, Z0, Z0
+
+	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
+	VMAXPD      Z1, Z2, Z1
+	VMOVUPD     7040(AX), Z4
+	VFMADD231PD 7168(AX), Z1, Z4
+	VMAXPD      Z0, Z2, Z0
+	VMOVUPD     7040(AX), Z6
+	VFMADD231PD 7168(AX), Z0, Z6
+	VMAXPD      Z5, Z2, Z5
+	VMOVUPD     7040(AX), Z2
+	VFMADD231PD 7168(AX), Z5, Z2
+	VSUBPD      7040(AX), Z4, Z7
+	VMOVUPD     Z1, Z1
+	VFMADD231PD 7296(AX), Z7, Z1
+	VFMADD231PD 7424(AX), Z7, Z1
+	VSUBPD      7040(AX), Z6, Z8
+	VMOVUPD     Z0, Z0
+	VFMADD231PD 7296(AX), Z8, Z0
+	VFMADD231PD 7424(AX), Z8, Z0
+	VSUBPD      7040(AX), Z2, Z9
+	VMOVUPD     Z5, Z5
+	VFMADD231PD 7296(AX), Z9, Z5
+	VFMADD231PD 7424(AX), Z9, Z5
+
+	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
+	VMOVUPD     7552(AX), Z7
+	VMOVUPD     7552(AX), Z8
+	VMOVUPD     7552(AX), Z9
+	VFMADD213PD 7680(AX), Z1, Z7
+	VFMADD213PD 7680(AX), Z0, Z8
+	VFMADD213PD 7680(AX), Z5, Z9
+	VFMADD213PD 7808(AX), Z1, Z7
+	VFMADD213PD 7808(AX), Z0, Z8
+	VFMADD213PD 7808(AX), Z5, Z9
+	VFMADD213PD 7936(AX), Z1, Z7
+	VFMADD213PD 7936(AX), Z0, Z8
+	VFMADD213PD 7936(AX), Z5, Z9
+	VFMADD213PD 8064(AX), Z1, Z7
+	VFMADD213PD 8064(AX), Z0, Z8
+	VFMADD213PD 8064(AX), Z5, Z9
+	VFMADD213PD 8192(AX), Z1, Z7
+	VFMADD213PD 8192(AX), Z0, Z8
+	VFMADD213PD 8192(AX), Z5, Z9
+	VFMADD213PD 8320(AX), Z1, Z7
+	VFMADD213PD 8320(AX), Z0, Z8
+	VFMADD213PD 8320(AX), Z5, Z9
+	VFMADD213PD 8448(AX), Z1, Z7
+	VFMADD213PD 8448(AX), Z0, Z8
+	VFMADD213PD 8448(AX), Z5, Z9
+	VFMADD213PD 8576(AX), Z1, Z7
+	VFMADD213PD 8576(AX), Z0, Z8
+	VFMADD213PD 8576(AX), Z5, Z9
+	VMULPD      Z1, Z1, Z10
+	VFMADD213PD Z1, Z10, Z7
+	VADDPD      2432(AX), Z7, Z7
+	VMULPD      Z0, Z0, Z1
+	VFMADD213PD Z0, Z1, Z8
+	VADDPD      2432(AX), Z8, Z8
+	VMULPD      Z5, Z5, Z0
+	VFMADD213PD Z5, Z0, Z9
+	VADDPD      2432(AX), Z9, Z9
+
+	// lse exp: times 2^n
+	VPSLLQ $0x34, Z4, Z4
+	VPADDQ 2432(AX), Z4, Z4
+	VMULPD Z4, Z7, Z1
+	VPSLLQ $0x34, Z6, Z6
+	VPADDQ 2432(AX), Z6, Z6
+	VMULPD Z6, Z8, Z0
+	VPSLLQ $0x34, Z2, Z2
+	VPADDQ 2432(AX), Z2, Z2
+	VMULPD Z2, Z9, Z5
+
+	// O, row i in lane i.
+	VADDPD Z0, Z1, Z0
+
+	// A transposing tree: row i's value to 64-bit lane i.
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z2
+	VADDPD     Z1, Z2, Z2
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z4
+	VADDPD     Z1, Z4, Z4
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z6
+	VADDPD     Z1, Z6, Z6
+	VSHUFF64X2 $0x44, Z0, Z0, Z1
+	VSHUFF64X2 $0xee, Z0, Z0, Z0
+	VADDPD     Z1, Z0, Z0
+	VSHUFF64X2 $0x88, Z4, Z2, Z1
+	VSHUFF64X2 $0xdd, Z4, Z2, Z2
+	VADDPD     Z1, Z2, Z2
+	VSHUFF64X2 $0x88, Z0, Z6, Z1
+	VSHUFF64X2 $0xdd, Z0, Z6, Z0
+	VADDPD     Z1, Z0, Z0
+	VUNPCKLPD  Z0, Z2, Z1
+	VUNPCKHPD  Z0, Z2, Z0
+	VADDPD     Z1, Z0, Z0
+	VADDPD     Z0, Z5, Z1
+	VMOVAPD    Z1, Z1
+
+	// log, lane by lane: split x = 2^k * m
+	VANDPD   1792(AX), Z1, Z2
+	VPCMPGTQ 1920(AX), Z2, K2
+	VPMOVM2Q K2, Z4
+	VPADDQ   2048(AX), Z4, Z6
+	VPSLLQ   $0x34, Z6, Z6
+	VORPD    Z6, Z2, Z2
+	VPSRLQ   $0x34, Z1, Z6
+	VPSUBQ   Z4, Z6, Z6
+	VORPD    2176(AX), Z6, Z6
+	VSUBPD   2304(AX), Z6, Z6
+
+	// log: f = (m-1)/(m+1)
+	VSUBPD      2432(AX), Z2, Z4
+	VADDPD      2432(AX), Z2, Z2
+	VDIVPD      Z2, Z4, Z4
+	VMULPD      Z4, Z4, Z2
+	VMOVUPD     8704(AX), Z7
+	VFMADD213PD 8832(AX), Z2, Z7
+	VFMADD213PD 8960(AX), Z2, Z7
+	VFMADD213PD 9088(AX), Z2, Z7
+	VFMADD213PD 9216(AX), Z2, Z7
+	VFMADD213PD 2560(AX), Z2, Z7
+	VFMADD213PD 2688(AX), Z2, Z7
+	VFMADD213PD 2816(AX), Z2, Z7
+	VFMADD213PD 2944(AX), Z2, Z7
+	VFMADD213PD 3072(AX), Z2, Z7
+	VMULPD      Z4, Z7, Z7
+
+	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
+	VFMADD231PD 3200(AX), Z6, Z7
+	VFMADD231PD 3328(AX), Z6, Z7
+	VXORPD      Z4, Z4, Z4
+	VFMADD231PD Z4, Z1, Z7
+	VMOVAPD     Z7, Z1
+
+	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
+	VADDPD      Z5, Z5, Z2
+	VADDPD      Z0, Z2, Z2
+	VDIVPD      Z2, Z0, Z2
+	VMULPD      Z2, Z2, Z4
+	VMOVUPD     6016(AX), Z6
+	VFMADD213PD 6144(AX), Z4, Z6
+	VFMADD213PD 6272(AX), Z4, Z6
+	VFMADD213PD 6400(AX), Z4, Z6
+	VFMADD213PD 6528(AX), Z4, Z6
+	VFMADD213PD 4096(AX), Z4, Z6
+	VFMADD213PD 4224(AX), Z4, Z6
+	VFMADD213PD 4352(AX), Z4, Z6
+	VFMADD213PD 4480(AX), Z4, Z6
+	VMULPD      Z4, Z6, Z6
+	VADDPD      Z2, Z2, Z2
+	VFMADD213PD Z2, Z2, Z6
+
+	// log(Z) - (s_t - max), s_t - max exact in float64.
+	VSUBPD Z3, Z1, Z1
+
+	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
+	VMOVUPD 4608(AX), Z2
+	VMULPD  4736(AX), Z5, Z3
+	VCMPPD  $0x12, Z5, Z2, K2
+	VCMPPD  $0x12, Z3, Z0, K3
+	KANDW   K3, K2, K2
+	VMOVAPD Z6, K2, Z1
+	VMOVSD  X1, (CX)
+
+l_r2onext:
+	LEAQ (DX)(DI*8), DX
+	ADDQ $0x00000008, CX
+	ADDQ $0x00000004, BX
+	DECQ SI
+	DECQ 144(SP)
+	JMP  l_r2solo
+
+l_r2oignored:
+	MOVQ $0x00000000, (CX)
+	JMP  l_r2onext
+
+l_r2ospecial:
+	VMOVSD 5120(AX), X0
+	VMOVSD X0, (CX)
+	JMP    l_r2onext
+
+l_r2skip:
+	// Longer rows are not this function's (see rowsPart.cols).
+done:
+	VZEROUPPER
+	RET
+
+// func crossEntropyGradScratch3F64AVX512(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·crossEntropyGradScratch3F64AVX512(SB), $3048-112
+	LEAQ pool<>+0(SB), AX
+	ADDQ $0x0000003f, AX
+	ANDQ $-64, AX
+	MOVQ loss_base+0(FP), CX
+	MOVQ ds_base+24(FP), DX
+	MOVQ logits_base+48(FP), BX
+	MOVQ labels_base+72(FP), SI
+	MOVQ labels_len+80(FP), DI
+	MOVQ cols+96(FP), R8
+
+	// The row-tail mask depends only on cols.
+	MOVQ    R8, R9
+	ANDQ    $0x00000007, R9
+	LEAQ    ktab<>+0(SB), R10
+	MOVWLZX (R10)(R9*2), R9
+	KMOVW   R9, K1
+
+	// The next row's data, prefetched by the exp pass (see prefetchRowBytes).
+	MOVQ R8, R9
+	SHLQ $0x03, R9
+	CMPQ R9, $0x00040000
+	JBE  pfnext
+	XORQ R9, R9
+
+pfnext:
 	// Rows of 3 float64 vectors, the last masked: resident.
 	CMPQ    R8, $0x00000018
 	JA      d_r3skip
@@ -76826,9 +101170,9 @@ done:
 	VZEROUPPER
 	RET
 
-// func crossEntropyLossResidentF64AVX512(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
+// func crossEntropyLossScratch3F64AVX512(loss []float64, ds []float64, logits []float64, labels []int32, cols int, gradScale float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·crossEntropyLossResidentF64AVX512(SB), $3048-112
+TEXT ·crossEntropyLossScratch3F64AVX512(SB), $3048-112
 	LEAQ pool<>+0(SB), AX
 	ADDQ $0x0000003f, AX
 	ANDQ $-64, AX
@@ -76854,1726 +101198,6 @@ TEXT ·crossEntropyLossResidentF64AVX512(SB), $3048-112
 	XORQ R8, R8
 
 pfnext:
-	// Rows of 1 float64 vectors, the last masked: resident.
-	CMPQ    DI, $0x00000008
-	JA      l_r1skip
-	MOVQ    DI, R8
-	SUBQ    $0x00000000, R8
-	LEAQ    ktab<>+0(SB), R9
-	MOVWLZX (R9)(R8*2), R8
-	KMOVW   R8, K1
-	MOVQ    DI, R9
-	SHLQ    $0x03, R9
-	LEAQ    (R9)(R9*2), R10
-
-l_r1groups:
-	CMPQ  SI, $0x08
-	JL    l_r1rest
-	MOVL  (BX), R8
-	ORL   4(BX), R8
-	ORL   8(BX), R8
-	ORL   12(BX), R8
-	ORL   16(BX), R8
-	ORL   20(BX), R8
-	ORL   24(BX), R8
-	ORL   28(BX), R8
-	TESTL R8, R8
-	JS    l_r1bail
-	LEAQ  (DX)(R10*1), R8
-
-	// Load the rows, each target's lane -Inf; the others' max.
-	VPBROADCASTD (BX), Z0
-	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z0, K1, K2
-	VMOVUPD      6656(AX), Z0
-	VMOVUPD      (DX), K2, Z0
-	VPBROADCASTD 4(BX), Z1
-	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z1, K1, K2
-	VMOVUPD      6656(AX), Z1
-	VMOVUPD      (DX)(R9*1), K2, Z1
-	VPBROADCASTD 8(BX), Z2
-	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z2, K1, K2
-	VMOVUPD      6656(AX), Z2
-	VMOVUPD      (DX)(R9*2), K2, Z2
-	VPBROADCASTD 12(BX), Z3
-	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z3, K1, K2
-	VMOVUPD      6656(AX), Z3
-	VMOVUPD      (R8), K2, Z3
-	VPBROADCASTD 16(BX), Z4
-	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z4, K1, K2
-	VMOVUPD      6656(AX), Z4
-	VMOVUPD      (DX)(R9*4), K2, Z4
-	VPBROADCASTD 20(BX), Z5
-	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z5, K1, K2
-	VMOVUPD      6656(AX), Z5
-	VMOVUPD      (R8)(R9*2), K2, Z5
-	VPBROADCASTD 24(BX), Z6
-	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z6, K1, K2
-	VMOVUPD      6656(AX), Z6
-	VMOVUPD      (DX)(R10*2), K2, Z6
-	VPBROADCASTD 28(BX), Z7
-	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z7, K1, K2
-	VMOVUPD      6656(AX), Z7
-	VMOVUPD      (R8)(R9*4), K2, Z7
-
-	// A transposing tree: row i's value to 64-bit lane i.
-	VSHUFF64X2 $0x44, Z2, Z0, Z8
-	VSHUFF64X2 $0xee, Z2, Z0, Z9
-	VMAXPD     Z8, Z9, Z9
-	VSHUFF64X2 $0x44, Z6, Z4, Z8
-	VSHUFF64X2 $0xee, Z6, Z4, Z10
-	VMAXPD     Z8, Z10, Z10
-	VSHUFF64X2 $0x44, Z3, Z1, Z8
-	VSHUFF64X2 $0xee, Z3, Z1, Z11
-	VMAXPD     Z8, Z11, Z11
-	VSHUFF64X2 $0x44, Z7, Z5, Z8
-	VSHUFF64X2 $0xee, Z7, Z5, Z12
-	VMAXPD     Z8, Z12, Z12
-	VSHUFF64X2 $0x88, Z10, Z9, Z8
-	VSHUFF64X2 $0xdd, Z10, Z9, Z9
-	VMAXPD     Z8, Z9, Z9
-	VSHUFF64X2 $0x88, Z12, Z11, Z8
-	VSHUFF64X2 $0xdd, Z12, Z11, Z10
-	VMAXPD     Z8, Z10, Z10
-	VUNPCKLPD  Z10, Z9, Z8
-	VUNPCKHPD  Z10, Z9, Z9
-	VMAXPD     Z8, Z9, Z9
-
-	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11), Z8
-	MOVLQSX      4(BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11)(R9*1), Z10
-	MOVLQSX      8(BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11)(R9*2), Z11
-	MOVLQSX      12(BX), R11
-	LEAQ         (R8)(R11*8), R11
-	VBROADCASTSD (R11), Z12
-	MOVLQSX      16(BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11)(R9*4), Z13
-	MOVLQSX      20(BX), R11
-	LEAQ         (R8)(R11*8), R11
-	VBROADCASTSD (R11)(R9*2), Z14
-	MOVLQSX      24(BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11)(R10*2), Z15
-	MOVLQSX      28(BX), R11
-	LEAQ         (R8)(R11*8), R11
-	VBROADCASTSD (R11)(R9*4), Z16
-	MOVL         $0x000000aa, R8
-	KMOVW        R8, K2
-	VBLENDMPD    Z10, Z8, K2, Z8
-	VBLENDMPD    Z12, Z11, K2, Z11
-	VBLENDMPD    Z14, Z13, K2, Z13
-	VBLENDMPD    Z16, Z15, K2, Z15
-	MOVL         $0x000000cc, R8
-	KMOVW        R8, K2
-	VBLENDMPD    Z11, Z8, K2, Z8
-	VBLENDMPD    Z15, Z13, K2, Z13
-	MOVL         $0x000000f0, R8
-	KMOVW        R8, K2
-	VBLENDMPD    Z13, Z8, K2, Z8
-	VMAXPD       Z8, Z9, Z10
-
-	// Others' max more than confidentMargin (float64: confidentMargin64)
-	// below max, or NaN: the caller's.
-	VSUBPD   Z10, Z9, Z9
-	VMOVUPD  9344(AX), Z11
-	VCMPPD   $0x16, Z9, Z11, K2
-	KORTESTW K2, K2
-	JNE      l_r1bail
-
-	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VANDPD   6784(AX), Z10, Z9
-	VPCMPEQQ 6784(AX), Z9, K2
-	KORTESTW K2, K2
-	JNE      l_r1bail
-
-	// s_t - max and e_t = exp(s_t - max), row i in lane i.
-	VMOVUPD 9472(AX), Z9
-	VSUBPD  Z10, Z8, Z8
-	VMOVAPD Z8, Z11
-
-	// Exp pass: e = exp(s - max) in place, with e_t's.
-	VMOVDQU64 11904(AX), Z12
-	VPERMPD   Z10, Z12, Z12
-	VSUBPD    Z12, Z0, Z0
-	VMOVDQU64 12032(AX), Z12
-	VPERMPD   Z10, Z12, Z12
-	VSUBPD    Z12, Z1, Z1
-	VMOVDQU64 12160(AX), Z12
-	VPERMPD   Z10, Z12, Z12
-	VSUBPD    Z12, Z2, Z2
-	VMOVDQU64 12288(AX), Z12
-	VPERMPD   Z10, Z12, Z12
-	VSUBPD    Z12, Z3, Z3
-	VMOVDQU64 12416(AX), Z12
-	VPERMPD   Z10, Z12, Z12
-	VSUBPD    Z12, Z4, Z4
-	VMOVDQU64 12544(AX), Z12
-	VPERMPD   Z10, Z12, Z12
-	VSUBPD    Z12, Z5, Z5
-	VMOVDQU64 12672(AX), Z12
-	VPERMPD   Z10, Z12, Z12
-	VSUBPD    Z12, Z6, Z6
-	VMOVDQU64 12800(AX), Z12
-	VPERMPD   Z10, Z12, Z10
-	VSUBPD    Z10, Z7, Z7
-	VMOVUPS   7040(AX), Z10
-	VMOVUPS   7168(AX), Z12
-	VMOVUPS   7296(AX), Z13
-	VMOVUPS   7424(AX), Z14
-	VMOVUPS   2432(AX), Z15
-	VMOVUPS   7552(AX), Z16
-	VMOVUPS   7680(AX), Z17
-	VMOVUPS   7808(AX), Z18
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Z0, Z9, Z0
-	VMOVUPD     Z10, Z19
-	VFMADD231PD Z12, Z0, Z19
-	VMAXPD      Z1, Z9, Z1
-	VMOVUPD     Z10, Z20
-	VFMADD231PD Z12, Z1, Z20
-	VMAXPD      Z2, Z9, Z2
-	VMOVUPD     Z10, Z21
-	VFMADD231PD Z12, Z2, Z21
-	VMAXPD      Z3, Z9, Z3
-	VMOVUPD     Z10, Z22
-	VFMADD231PD Z12, Z3, Z22
-	VSUBPD      Z10, Z19, Z23
-	VMOVUPD     Z0, Z0
-	VFMADD231PD Z13, Z23, Z0
-	VFMADD231PD Z14, Z23, Z0
-	VSUBPD      Z10, Z20, Z24
-	VMOVUPD     Z1, Z1
-	VFMADD231PD Z13, Z24, Z1
-	VFMADD231PD Z14, Z24, Z1
-	VSUBPD      Z10, Z21, Z25
-	VMOVUPD     Z2, Z2
-	VFMADD231PD Z13, Z25, Z2
-	VFMADD231PD Z14, Z25, Z2
-	VSUBPD      Z10, Z22, Z26
-	VMOVUPD     Z3, Z3
-	VFMADD231PD Z13, Z26, Z3
-	VFMADD231PD Z14, Z26, Z3
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     Z16, Z23
-	VMOVUPD     Z16, Z24
-	VMOVUPD     Z16, Z25
-	VMOVUPD     Z16, Z26
-	VFMADD213PD Z17, Z0, Z23
-	VFMADD213PD Z17, Z1, Z24
-	VFMADD213PD Z17, Z2, Z25
-	VFMADD213PD Z17, Z3, Z26
-	VFMADD213PD Z18, Z0, Z23
-	VFMADD213PD Z18, Z1, Z24
-	VFMADD213PD Z18, Z2, Z25
-	VFMADD213PD Z18, Z3, Z26
-	VFMADD213PD 7936(AX), Z0, Z23
-	VFMADD213PD 7936(AX), Z1, Z24
-	VFMADD213PD 7936(AX), Z2, Z25
-	VFMADD213PD 7936(AX), Z3, Z26
-	VFMADD213PD 8064(AX), Z0, Z23
-	VFMADD213PD 8064(AX), Z1, Z24
-	VFMADD213PD 8064(AX), Z2, Z25
-	VFMADD213PD 8064(AX), Z3, Z26
-	VFMADD213PD 8192(AX), Z0, Z23
-	VFMADD213PD 8192(AX), Z1, Z24
-	VFMADD213PD 8192(AX), Z2, Z25
-	VFMADD213PD 8192(AX), Z3, Z26
-	VFMADD213PD 8320(AX), Z0, Z23
-	VFMADD213PD 8320(AX), Z1, Z24
-	VFMADD213PD 8320(AX), Z2, Z25
-	VFMADD213PD 8320(AX), Z3, Z26
-	VFMADD213PD 8448(AX), Z0, Z23
-	VFMADD213PD 8448(AX), Z1, Z24
-	VFMADD213PD 8448(AX), Z2, Z25
-	VFMADD213PD 8448(AX), Z3, Z26
-	VFMADD213PD 8576(AX), Z0, Z23
-	VFMADD213PD 8576(AX), Z1, Z24
-	VFMADD213PD 8576(AX), Z2, Z25
-	VFMADD213PD 8576(AX), Z3, Z26
-	VMULPD      Z0, Z0, Z27
-	VFMADD213PD Z0, Z27, Z23
-	VADDPD      Z15, Z23, Z23
-	VMULPD      Z1, Z1, Z0
-	VFMADD213PD Z1, Z0, Z24
-	VADDPD      Z15, Z24, Z24
-	VMULPD      Z2, Z2, Z0
-	VFMADD213PD Z2, Z0, Z25
-	VADDPD      Z15, Z25, Z25
-	VMULPD      Z3, Z3, Z0
-	VFMADD213PD Z3, Z0, Z26
-	VADDPD      Z15, Z26, Z26
-
-	// lse exp: times 2^n
-	VPSLLQ $0x34, Z19, Z19
-	VPADDQ Z15, Z19, Z19
-	VMULPD Z19, Z23, Z0
-	VPSLLQ $0x34, Z20, Z20
-	VPADDQ Z15, Z20, Z20
-	VMULPD Z20, Z24, Z1
-	VPSLLQ $0x34, Z21, Z21
-	VPADDQ Z15, Z21, Z21
-	VMULPD Z21, Z25, Z2
-	VPSLLQ $0x34, Z22, Z22
-	VPADDQ Z15, Z22, Z22
-	VMULPD Z22, Z26, Z3
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Z4, Z9, Z4
-	VMOVUPD     Z10, Z19
-	VFMADD231PD Z12, Z4, Z19
-	VMAXPD      Z5, Z9, Z5
-	VMOVUPD     Z10, Z20
-	VFMADD231PD Z12, Z5, Z20
-	VMAXPD      Z6, Z9, Z6
-	VMOVUPD     Z10, Z21
-	VFMADD231PD Z12, Z6, Z21
-	VMAXPD      Z7, Z9, Z7
-	VMOVUPD     Z10, Z22
-	VFMADD231PD Z12, Z7, Z22
-	VSUBPD      Z10, Z19, Z23
-	VMOVUPD     Z4, Z4
-	VFMADD231PD Z13, Z23, Z4
-	VFMADD231PD Z14, Z23, Z4
-	VSUBPD      Z10, Z20, Z24
-	VMOVUPD     Z5, Z5
-	VFMADD231PD Z13, Z24, Z5
-	VFMADD231PD Z14, Z24, Z5
-	VSUBPD      Z10, Z21, Z25
-	VMOVUPD     Z6, Z6
-	VFMADD231PD Z13, Z25, Z6
-	VFMADD231PD Z14, Z25, Z6
-	VSUBPD      Z10, Z22, Z26
-	VMOVUPD     Z7, Z7
-	VFMADD231PD Z13, Z26, Z7
-	VFMADD231PD Z14, Z26, Z7
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     Z16, Z23
-	VMOVUPD     Z16, Z24
-	VMOVUPD     Z16, Z25
-	VMOVUPD     Z16, Z26
-	VFMADD213PD Z17, Z4, Z23
-	VFMADD213PD Z17, Z5, Z24
-	VFMADD213PD Z17, Z6, Z25
-	VFMADD213PD Z17, Z7, Z26
-	VFMADD213PD Z18, Z4, Z23
-	VFMADD213PD Z18, Z5, Z24
-	VFMADD213PD Z18, Z6, Z25
-	VFMADD213PD Z18, Z7, Z26
-	VFMADD213PD 7936(AX), Z4, Z23
-	VFMADD213PD 7936(AX), Z5, Z24
-	VFMADD213PD 7936(AX), Z6, Z25
-	VFMADD213PD 7936(AX), Z7, Z26
-	VFMADD213PD 8064(AX), Z4, Z23
-	VFMADD213PD 8064(AX), Z5, Z24
-	VFMADD213PD 8064(AX), Z6, Z25
-	VFMADD213PD 8064(AX), Z7, Z26
-	VFMADD213PD 8192(AX), Z4, Z23
-	VFMADD213PD 8192(AX), Z5, Z24
-	VFMADD213PD 8192(AX), Z6, Z25
-	VFMADD213PD 8192(AX), Z7, Z26
-	VFMADD213PD 8320(AX), Z4, Z23
-	VFMADD213PD 8320(AX), Z5, Z24
-	VFMADD213PD 8320(AX), Z6, Z25
-	VFMADD213PD 8320(AX), Z7, Z26
-	VFMADD213PD 8448(AX), Z4, Z23
-	VFMADD213PD 8448(AX), Z5, Z24
-	VFMADD213PD 8448(AX), Z6, Z25
-	VFMADD213PD 8448(AX), Z7, Z26
-	VFMADD213PD 8576(AX), Z4, Z23
-	VFMADD213PD 8576(AX), Z5, Z24
-	VFMADD213PD 8576(AX), Z6, Z25
-	VFMADD213PD 8576(AX), Z7, Z26
-	VMULPD      Z4, Z4, Z27
-	VFMADD213PD Z4, Z27, Z23
-	VADDPD      Z15, Z23, Z23
-	VMULPD      Z5, Z5, Z4
-	VFMADD213PD Z5, Z4, Z24
-	VADDPD      Z15, Z24, Z24
-	VMULPD      Z6, Z6, Z4
-	VFMADD213PD Z6, Z4, Z25
-	VADDPD      Z15, Z25, Z25
-	VMULPD      Z7, Z7, Z4
-	VFMADD213PD Z7, Z4, Z26
-	VADDPD      Z15, Z26, Z26
-
-	// lse exp: times 2^n
-	VPSLLQ $0x34, Z19, Z19
-	VPADDQ Z15, Z19, Z19
-	VMULPD Z19, Z23, Z4
-	VPSLLQ $0x34, Z20, Z20
-	VPADDQ Z15, Z20, Z20
-	VMULPD Z20, Z24, Z5
-	VPSLLQ $0x34, Z21, Z21
-	VPADDQ Z15, Z21, Z21
-	VMULPD Z21, Z25, Z6
-	VPSLLQ $0x34, Z22, Z22
-	VPADDQ Z15, Z22, Z22
-	VMULPD Z22, Z26, Z7
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Z11, Z9, Z11
-	VMOVUPD     Z10, Z9
-	VFMADD231PD Z12, Z11, Z9
-	VSUBPD      Z10, Z9, Z10
-	VMOVUPD     Z11, Z11
-	VFMADD231PD Z13, Z10, Z11
-	VFMADD231PD Z14, Z10, Z11
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     Z16, Z10
-	VFMADD213PD Z17, Z11, Z10
-	VFMADD213PD Z18, Z11, Z10
-	VFMADD213PD 7936(AX), Z11, Z10
-	VFMADD213PD 8064(AX), Z11, Z10
-	VFMADD213PD 8192(AX), Z11, Z10
-	VFMADD213PD 8320(AX), Z11, Z10
-	VFMADD213PD 8448(AX), Z11, Z10
-	VFMADD213PD 8576(AX), Z11, Z10
-	VMULPD      Z11, Z11, Z12
-	VFMADD213PD Z11, Z12, Z10
-	VADDPD      Z15, Z10, Z10
-
-	// lse exp: times 2^n
-	VPSLLQ $0x34, Z9, Z9
-	VPADDQ Z15, Z9, Z9
-	VMULPD Z9, Z10, Z11
-
-	// O, row i in lane i.
-	// A transposing tree: row i's value to 64-bit lane i.
-	VSHUFF64X2 $0x44, Z2, Z0, Z9
-	VSHUFF64X2 $0xee, Z2, Z0, Z0
-	VADDPD     Z9, Z0, Z0
-	VSHUFF64X2 $0x44, Z6, Z4, Z2
-	VSHUFF64X2 $0xee, Z6, Z4, Z4
-	VADDPD     Z2, Z4, Z4
-	VSHUFF64X2 $0x44, Z3, Z1, Z2
-	VSHUFF64X2 $0xee, Z3, Z1, Z1
-	VADDPD     Z2, Z1, Z1
-	VSHUFF64X2 $0x44, Z7, Z5, Z2
-	VSHUFF64X2 $0xee, Z7, Z5, Z3
-	VADDPD     Z2, Z3, Z3
-	VSHUFF64X2 $0x88, Z4, Z0, Z2
-	VSHUFF64X2 $0xdd, Z4, Z0, Z0
-	VADDPD     Z2, Z0, Z0
-	VSHUFF64X2 $0x88, Z3, Z1, Z2
-	VSHUFF64X2 $0xdd, Z3, Z1, Z1
-	VADDPD     Z2, Z1, Z1
-	VUNPCKLPD  Z1, Z0, Z2
-	VUNPCKHPD  Z1, Z0, Z0
-	VADDPD     Z2, Z0, Z0
-	VADDPD     Z0, Z11, Z1
-	VMOVAPD    Z1, Z1
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), Z1, Z2
-	VPCMPGTQ 1920(AX), Z2, K2
-	VPMOVM2Q K2, Z3
-	VPADDQ   2048(AX), Z3, Z4
-	VPSLLQ   $0x34, Z4, Z4
-	VORPD    Z4, Z2, Z2
-	VPSRLQ   $0x34, Z1, Z4
-	VPSUBQ   Z3, Z4, Z4
-	VORPD    2176(AX), Z4, Z4
-	VSUBPD   2304(AX), Z4, Z4
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), Z2, Z3
-	VADDPD      2432(AX), Z2, Z2
-	VDIVPD      Z2, Z3, Z3
-	VMULPD      Z3, Z3, Z2
-	VMOVUPD     8704(AX), Z5
-	VFMADD213PD 8832(AX), Z2, Z5
-	VFMADD213PD 8960(AX), Z2, Z5
-	VFMADD213PD 9088(AX), Z2, Z5
-	VFMADD213PD 9216(AX), Z2, Z5
-	VFMADD213PD 2560(AX), Z2, Z5
-	VFMADD213PD 2688(AX), Z2, Z5
-	VFMADD213PD 2816(AX), Z2, Z5
-	VFMADD213PD 2944(AX), Z2, Z5
-	VFMADD213PD 3072(AX), Z2, Z5
-	VMULPD      Z3, Z5, Z5
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), Z4, Z5
-	VFMADD231PD 3328(AX), Z4, Z5
-	VXORPD      Z3, Z3, Z3
-	VFMADD231PD Z3, Z1, Z5
-	VMOVAPD     Z5, Z1
-
-	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Z11, Z11, Z2
-	VADDPD      Z0, Z2, Z2
-	VDIVPD      Z2, Z0, Z2
-	VMULPD      Z2, Z2, Z3
-	VMOVUPD     6016(AX), Z4
-	VFMADD213PD 6144(AX), Z3, Z4
-	VFMADD213PD 6272(AX), Z3, Z4
-	VFMADD213PD 6400(AX), Z3, Z4
-	VFMADD213PD 6528(AX), Z3, Z4
-	VFMADD213PD 4096(AX), Z3, Z4
-	VFMADD213PD 4224(AX), Z3, Z4
-	VFMADD213PD 4352(AX), Z3, Z4
-	VFMADD213PD 4480(AX), Z3, Z4
-	VMULPD      Z3, Z4, Z4
-	VADDPD      Z2, Z2, Z2
-	VFMADD213PD Z2, Z2, Z4
-
-	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VSUBPD Z8, Z1, Z1
-
-	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD 4608(AX), Z2
-	VMULPD  4736(AX), Z11, Z3
-	VCMPPD  $0x12, Z11, Z2, K2
-	VCMPPD  $0x12, Z3, Z0, K3
-	KANDW   K3, K2, K2
-	VMOVAPD Z4, K2, Z1
-	VMOVUPD Z1, (CX)
-	LEAQ    (DX)(R9*8), DX
-	ADDQ    $0x00000040, CX
-	ADDQ    $0x00000020, BX
-	SUBQ    $0x08, SI
-	JMP     l_r1groups
-
-l_r1bail:
-	MOVQ $0x00000008, 144(SP)
-	JMP  l_r1solo
-
-l_r1rest:
-	MOVQ SI, 144(SP)
-
-l_r1solo:
-	CMPQ  144(SP), $0x00
-	JNE   l_r1one
-	TESTQ SI, SI
-	JE    done
-	JMP   l_r1groups
-
-l_r1one:
-	MOVLQSX (BX), R8
-	TESTQ   R8, R8
-	JS      l_r1oignored
-
-	// Load the rows, each target's lane -Inf; the others' max.
-	VPBROADCASTD (BX), Z0
-	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z0, K1, K2
-	VMOVUPD      6656(AX), Z0
-	VMOVUPD      (DX), K2, Z0
-
-	// A transposing tree: row i's value to 64-bit lane i.
-	VSHUFF64X2 $0x44, Z0, Z0, Z1
-	VSHUFF64X2 $0xee, Z0, Z0, Z2
-	VMAXPD     Z1, Z2, Z2
-	VSHUFF64X2 $0x44, Z0, Z0, Z1
-	VSHUFF64X2 $0xee, Z0, Z0, Z3
-	VMAXPD     Z1, Z3, Z3
-	VSHUFF64X2 $0x44, Z0, Z0, Z1
-	VSHUFF64X2 $0xee, Z0, Z0, Z4
-	VMAXPD     Z1, Z4, Z4
-	VSHUFF64X2 $0x44, Z0, Z0, Z1
-	VSHUFF64X2 $0xee, Z0, Z0, Z5
-	VMAXPD     Z1, Z5, Z5
-	VSHUFF64X2 $0x88, Z3, Z2, Z1
-	VSHUFF64X2 $0xdd, Z3, Z2, Z2
-	VMAXPD     Z1, Z2, Z2
-	VSHUFF64X2 $0x88, Z5, Z4, Z1
-	VSHUFF64X2 $0xdd, Z5, Z4, Z3
-	VMAXPD     Z1, Z3, Z3
-	VUNPCKLPD  Z3, Z2, Z1
-	VUNPCKHPD  Z3, Z2, Z2
-	VMAXPD     Z1, Z2, Z2
-
-	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (BX), R8
-	VBROADCASTSD (DX)(R8*8), Z1
-	VMAXPD       Z1, Z2, Z3
-
-	// Others' max more than confidentMargin (float64: confidentMargin64)
-	// below max, or NaN: the caller's.
-	VSUBPD   Z3, Z2, Z2
-	VMOVUPD  9344(AX), Z4
-	VCMPPD   $0x16, Z2, Z4, K2
-	KORTESTW K2, K2
-	JNE      l_r1ospecial
-
-	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VANDPD   6784(AX), Z3, Z2
-	VPCMPEQQ 6784(AX), Z2, K2
-	KORTESTW K2, K2
-	JNE      l_r1ospecial
-
-	// s_t - max and e_t = exp(s_t - max), row i in lane i.
-	VMOVUPD 9472(AX), Z2
-	VSUBPD  Z3, Z1, Z1
-	VMOVAPD Z1, Z4
-
-	// Exp pass: e = exp(s - max) in place, with e_t's.
-	VMOVDQU64 11904(AX), Z5
-	VPERMPD   Z3, Z5, Z3
-	VSUBPD    Z3, Z0, Z0
-	VMOVUPS   7040(AX), Z3
-	VMOVUPS   7168(AX), Z5
-	VMOVUPS   7296(AX), Z6
-	VMOVUPS   7424(AX), Z7
-	VMOVUPS   2432(AX), Z8
-	VMOVUPS   7552(AX), Z9
-	VMOVUPS   7680(AX), Z10
-	VMOVUPS   7808(AX), Z11
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Z0, Z2, Z0
-	VMOVUPD     Z3, Z12
-	VFMADD231PD Z5, Z0, Z12
-	VMAXPD      Z4, Z2, Z4
-	VMOVUPD     Z3, Z2
-	VFMADD231PD Z5, Z4, Z2
-	VSUBPD      Z3, Z12, Z5
-	VMOVUPD     Z0, Z0
-	VFMADD231PD Z6, Z5, Z0
-	VFMADD231PD Z7, Z5, Z0
-	VSUBPD      Z3, Z2, Z3
-	VMOVUPD     Z4, Z4
-	VFMADD231PD Z6, Z3, Z4
-	VFMADD231PD Z7, Z3, Z4
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     Z9, Z5
-	VMOVUPD     Z9, Z3
-	VFMADD213PD Z10, Z0, Z5
-	VFMADD213PD Z10, Z4, Z3
-	VFMADD213PD Z11, Z0, Z5
-	VFMADD213PD Z11, Z4, Z3
-	VFMADD213PD 7936(AX), Z0, Z5
-	VFMADD213PD 7936(AX), Z4, Z3
-	VFMADD213PD 8064(AX), Z0, Z5
-	VFMADD213PD 8064(AX), Z4, Z3
-	VFMADD213PD 8192(AX), Z0, Z5
-	VFMADD213PD 8192(AX), Z4, Z3
-	VFMADD213PD 8320(AX), Z0, Z5
-	VFMADD213PD 8320(AX), Z4, Z3
-	VFMADD213PD 8448(AX), Z0, Z5
-	VFMADD213PD 8448(AX), Z4, Z3
-	VFMADD213PD 8576(AX), Z0, Z5
-	VFMADD213PD 8576(AX), Z4, Z3
-	VMULPD      Z0, Z0, Z6
-	VFMADD213PD Z0, Z6, Z5
-	VADDPD      Z8, Z5, Z5
-	VMULPD      Z4, Z4, Z0
-	VFMADD213PD Z4, Z0, Z3
-	VADDPD      Z8, Z3, Z3
-
-	// lse exp: times 2^n
-	VPSLLQ $0x34, Z12, Z12
-	VPADDQ Z8, Z12, Z12
-	VMULPD Z12, Z5, Z0
-	VPSLLQ $0x34, Z2, Z2
-	VPADDQ Z8, Z2, Z2
-	VMULPD Z2, Z3, Z4
-
-	// O, row i in lane i.
-	// A transposing tree: row i's value to 64-bit lane i.
-	VSHUFF64X2 $0x44, Z0, Z0, Z2
-	VSHUFF64X2 $0xee, Z0, Z0, Z3
-	VADDPD     Z2, Z3, Z3
-	VSHUFF64X2 $0x44, Z0, Z0, Z2
-	VSHUFF64X2 $0xee, Z0, Z0, Z5
-	VADDPD     Z2, Z5, Z5
-	VSHUFF64X2 $0x44, Z0, Z0, Z2
-	VSHUFF64X2 $0xee, Z0, Z0, Z6
-	VADDPD     Z2, Z6, Z6
-	VSHUFF64X2 $0x44, Z0, Z0, Z2
-	VSHUFF64X2 $0xee, Z0, Z0, Z0
-	VADDPD     Z2, Z0, Z0
-	VSHUFF64X2 $0x88, Z5, Z3, Z2
-	VSHUFF64X2 $0xdd, Z5, Z3, Z3
-	VADDPD     Z2, Z3, Z3
-	VSHUFF64X2 $0x88, Z0, Z6, Z2
-	VSHUFF64X2 $0xdd, Z0, Z6, Z0
-	VADDPD     Z2, Z0, Z0
-	VUNPCKLPD  Z0, Z3, Z2
-	VUNPCKHPD  Z0, Z3, Z0
-	VADDPD     Z2, Z0, Z0
-	VADDPD     Z0, Z4, Z2
-	VMOVAPD    Z2, Z2
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), Z2, Z3
-	VPCMPGTQ 1920(AX), Z3, K2
-	VPMOVM2Q K2, Z5
-	VPADDQ   2048(AX), Z5, Z6
-	VPSLLQ   $0x34, Z6, Z6
-	VORPD    Z6, Z3, Z3
-	VPSRLQ   $0x34, Z2, Z6
-	VPSUBQ   Z5, Z6, Z6
-	VORPD    2176(AX), Z6, Z6
-	VSUBPD   2304(AX), Z6, Z6
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), Z3, Z5
-	VADDPD      2432(AX), Z3, Z3
-	VDIVPD      Z3, Z5, Z5
-	VMULPD      Z5, Z5, Z3
-	VMOVUPD     8704(AX), Z7
-	VFMADD213PD 8832(AX), Z3, Z7
-	VFMADD213PD 8960(AX), Z3, Z7
-	VFMADD213PD 9088(AX), Z3, Z7
-	VFMADD213PD 9216(AX), Z3, Z7
-	VFMADD213PD 2560(AX), Z3, Z7
-	VFMADD213PD 2688(AX), Z3, Z7
-	VFMADD213PD 2816(AX), Z3, Z7
-	VFMADD213PD 2944(AX), Z3, Z7
-	VFMADD213PD 3072(AX), Z3, Z7
-	VMULPD      Z5, Z7, Z7
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), Z6, Z7
-	VFMADD231PD 3328(AX), Z6, Z7
-	VXORPD      Z5, Z5, Z5
-	VFMADD231PD Z5, Z2, Z7
-	VMOVAPD     Z7, Z2
-
-	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Z4, Z4, Z3
-	VADDPD      Z0, Z3, Z3
-	VDIVPD      Z3, Z0, Z3
-	VMULPD      Z3, Z3, Z5
-	VMOVUPD     6016(AX), Z6
-	VFMADD213PD 6144(AX), Z5, Z6
-	VFMADD213PD 6272(AX), Z5, Z6
-	VFMADD213PD 6400(AX), Z5, Z6
-	VFMADD213PD 6528(AX), Z5, Z6
-	VFMADD213PD 4096(AX), Z5, Z6
-	VFMADD213PD 4224(AX), Z5, Z6
-	VFMADD213PD 4352(AX), Z5, Z6
-	VFMADD213PD 4480(AX), Z5, Z6
-	VMULPD      Z5, Z6, Z6
-	VADDPD      Z3, Z3, Z3
-	VFMADD213PD Z3, Z3, Z6
-
-	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VSUBPD Z1, Z2, Z1
-
-	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD 4608(AX), Z2
-	VMULPD  4736(AX), Z4, Z3
-	VCMPPD  $0x12, Z4, Z2, K2
-	VCMPPD  $0x12, Z3, Z0, K3
-	KANDW   K3, K2, K2
-	VMOVAPD Z6, K2, Z1
-	VMOVSD  X1, (CX)
-
-l_r1onext:
-	LEAQ (DX)(DI*8), DX
-	ADDQ $0x00000008, CX
-	ADDQ $0x00000004, BX
-	DECQ SI
-	DECQ 144(SP)
-	JMP  l_r1solo
-
-l_r1oignored:
-	MOVQ $0x00000000, (CX)
-	JMP  l_r1onext
-
-l_r1ospecial:
-	VMOVSD 5120(AX), X0
-	VMOVSD X0, (CX)
-	JMP    l_r1onext
-
-l_r1skip:
-	// Rows of 2 float64 vectors, the last masked: resident.
-	CMPQ    DI, $0x00000010
-	JA      l_r2skip
-	MOVQ    DI, R8
-	SUBQ    $0x00000008, R8
-	LEAQ    ktab<>+0(SB), R9
-	MOVWLZX (R9)(R8*2), R8
-	KMOVW   R8, K1
-	MOVQ    DI, R9
-	SHLQ    $0x03, R9
-	LEAQ    (R9)(R9*2), R10
-
-l_r2groups:
-	CMPQ  SI, $0x08
-	JL    l_r2rest
-	MOVL  (BX), R8
-	ORL   4(BX), R8
-	ORL   8(BX), R8
-	ORL   12(BX), R8
-	ORL   16(BX), R8
-	ORL   20(BX), R8
-	ORL   24(BX), R8
-	ORL   28(BX), R8
-	TESTL R8, R8
-	JS    l_r2bail
-	LEAQ  (DX)(R10*1), R8
-
-	// Load the rows, each target's lane -Inf; the others' max.
-	VPBROADCASTD (BX), Z0
-	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z0, K2
-	VMOVUPD      6656(AX), Z1
-	VMOVUPD      (DX), K2, Z1
-	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z0, K1, K2
-	VMOVUPD      6656(AX), Z0
-	VMOVUPD      64(DX), K2, Z0
-	VMAXPD       Z0, Z1, Z2
-	VPBROADCASTD 4(BX), Z3
-	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z3, K2
-	VMOVUPD      6656(AX), Z4
-	VMOVUPD      (DX)(R9*1), K2, Z4
-	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z3, K1, K2
-	VMOVUPD      6656(AX), Z3
-	VMOVUPD      64(DX)(R9*1), K2, Z3
-	VMAXPD       Z3, Z4, Z5
-	VPBROADCASTD 8(BX), Z6
-	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z6, K2
-	VMOVUPD      6656(AX), Z7
-	VMOVUPD      (DX)(R9*2), K2, Z7
-	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z6, K1, K2
-	VMOVUPD      6656(AX), Z6
-	VMOVUPD      64(DX)(R9*2), K2, Z6
-	VMAXPD       Z6, Z7, Z8
-	VPBROADCASTD 12(BX), Z9
-	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z9, K2
-	VMOVUPD      6656(AX), Z10
-	VMOVUPD      (R8), K2, Z10
-	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z9, K1, K2
-	VMOVUPD      6656(AX), Z9
-	VMOVUPD      64(R8), K2, Z9
-	VMAXPD       Z9, Z10, Z11
-	VPBROADCASTD 16(BX), Z12
-	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z12, K2
-	VMOVUPD      6656(AX), Z13
-	VMOVUPD      (DX)(R9*4), K2, Z13
-	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z12, K1, K2
-	VMOVUPD      6656(AX), Z12
-	VMOVUPD      64(DX)(R9*4), K2, Z12
-	VMAXPD       Z12, Z13, Z14
-	VPBROADCASTD 20(BX), Z15
-	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z15, K2
-	VMOVUPD      6656(AX), Z16
-	VMOVUPD      (R8)(R9*2), K2, Z16
-	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z15, K1, K2
-	VMOVUPD      6656(AX), Z15
-	VMOVUPD      64(R8)(R9*2), K2, Z15
-	VMAXPD       Z15, Z16, Z17
-	VPBROADCASTD 24(BX), Z18
-	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z18, K2
-	VMOVUPD      6656(AX), Z19
-	VMOVUPD      (DX)(R10*2), K2, Z19
-	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z18, K1, K2
-	VMOVUPD      6656(AX), Z18
-	VMOVUPD      64(DX)(R10*2), K2, Z18
-	VMAXPD       Z18, Z19, Z20
-	VPBROADCASTD 28(BX), Z21
-	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z21, K2
-	VMOVUPD      6656(AX), Z22
-	VMOVUPD      (R8)(R9*4), K2, Z22
-	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z21, K1, K2
-	VMOVUPD      6656(AX), Z21
-	VMOVUPD      64(R8)(R9*4), K2, Z21
-	VMAXPD       Z21, Z22, Z23
-
-	// A transposing tree: row i's value to 64-bit lane i.
-	VSHUFF64X2 $0x44, Z8, Z2, Z24
-	VSHUFF64X2 $0xee, Z8, Z2, Z2
-	VMAXPD     Z24, Z2, Z2
-	VSHUFF64X2 $0x44, Z20, Z14, Z8
-	VSHUFF64X2 $0xee, Z20, Z14, Z14
-	VMAXPD     Z8, Z14, Z14
-	VSHUFF64X2 $0x44, Z11, Z5, Z8
-	VSHUFF64X2 $0xee, Z11, Z5, Z5
-	VMAXPD     Z8, Z5, Z5
-	VSHUFF64X2 $0x44, Z23, Z17, Z8
-	VSHUFF64X2 $0xee, Z23, Z17, Z11
-	VMAXPD     Z8, Z11, Z11
-	VSHUFF64X2 $0x88, Z14, Z2, Z8
-	VSHUFF64X2 $0xdd, Z14, Z2, Z2
-	VMAXPD     Z8, Z2, Z2
-	VSHUFF64X2 $0x88, Z11, Z5, Z8
-	VSHUFF64X2 $0xdd, Z11, Z5, Z5
-	VMAXPD     Z8, Z5, Z5
-	VUNPCKLPD  Z5, Z2, Z8
-	VUNPCKHPD  Z5, Z2, Z2
-	VMAXPD     Z8, Z2, Z2
-
-	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11), Z5
-	MOVLQSX      4(BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11)(R9*1), Z8
-	MOVLQSX      8(BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11)(R9*2), Z11
-	MOVLQSX      12(BX), R11
-	LEAQ         (R8)(R11*8), R11
-	VBROADCASTSD (R11), Z14
-	MOVLQSX      16(BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11)(R9*4), Z17
-	MOVLQSX      20(BX), R11
-	LEAQ         (R8)(R11*8), R11
-	VBROADCASTSD (R11)(R9*2), Z20
-	MOVLQSX      24(BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11)(R10*2), Z23
-	MOVLQSX      28(BX), R11
-	LEAQ         (R8)(R11*8), R11
-	VBROADCASTSD (R11)(R9*4), Z24
-	MOVL         $0x000000aa, R8
-	KMOVW        R8, K2
-	VBLENDMPD    Z8, Z5, K2, Z5
-	VBLENDMPD    Z14, Z11, K2, Z11
-	VBLENDMPD    Z20, Z17, K2, Z17
-	VBLENDMPD    Z24, Z23, K2, Z23
-	MOVL         $0x000000cc, R8
-	KMOVW        R8, K2
-	VBLENDMPD    Z11, Z5, K2, Z5
-	VBLENDMPD    Z23, Z17, K2, Z17
-	MOVL         $0x000000f0, R8
-	KMOVW        R8, K2
-	VBLENDMPD    Z17, Z5, K2, Z5
-	VMAXPD       Z5, Z2, Z8
-
-	// Others' max more than confidentMargin (float64: confidentMargin64)
-	// below max, or NaN: the caller's.
-	VSUBPD   Z8, Z2, Z2
-	VMOVUPD  9344(AX), Z11
-	VCMPPD   $0x16, Z2, Z11, K2
-	KORTESTW K2, K2
-	JNE      l_r2bail
-
-	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VANDPD   6784(AX), Z8, Z2
-	VPCMPEQQ 6784(AX), Z2, K2
-	KORTESTW K2, K2
-	JNE      l_r2bail
-
-	// s_t - max and e_t = exp(s_t - max), row i in lane i.
-	VMOVUPD 9472(AX), Z2
-	VSUBPD  Z8, Z5, Z5
-	VMOVAPD Z5, Z11
-
-	// Exp pass: e = exp(s - max) in place, with e_t's.
-	VMOVDQU64 11904(AX), Z14
-	VPERMPD   Z8, Z14, Z14
-	VSUBPD    Z14, Z1, Z1
-	VSUBPD    Z14, Z0, Z0
-	VMOVDQU64 12032(AX), Z14
-	VPERMPD   Z8, Z14, Z14
-	VSUBPD    Z14, Z4, Z4
-	VSUBPD    Z14, Z3, Z3
-	VMOVDQU64 12160(AX), Z14
-	VPERMPD   Z8, Z14, Z14
-	VSUBPD    Z14, Z7, Z7
-	VSUBPD    Z14, Z6, Z6
-	VMOVDQU64 12288(AX), Z14
-	VPERMPD   Z8, Z14, Z14
-	VSUBPD    Z14, Z10, Z10
-	VSUBPD    Z14, Z9, Z9
-	VMOVDQU64 12416(AX), Z14
-	VPERMPD   Z8, Z14, Z14
-	VSUBPD    Z14, Z13, Z13
-	VSUBPD    Z14, Z12, Z12
-	VMOVDQU64 12544(AX), Z14
-	VPERMPD   Z8, Z14, Z14
-	VSUBPD    Z14, Z16, Z16
-	VSUBPD    Z14, Z15, Z15
-	VMOVDQU64 12672(AX), Z14
-	VPERMPD   Z8, Z14, Z14
-	VSUBPD    Z14, Z19, Z19
-	VSUBPD    Z14, Z18, Z18
-	VMOVDQU64 12800(AX), Z14
-	VPERMPD   Z8, Z14, Z8
-	VSUBPD    Z8, Z22, Z22
-	VSUBPD    Z8, Z21, Z21
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Z1, Z2, Z1
-	VMOVUPD     7040(AX), Z8
-	VFMADD231PD 7168(AX), Z1, Z8
-	VMAXPD      Z0, Z2, Z0
-	VMOVUPD     7040(AX), Z14
-	VFMADD231PD 7168(AX), Z0, Z14
-	VMAXPD      Z4, Z2, Z4
-	VMOVUPD     7040(AX), Z17
-	VFMADD231PD 7168(AX), Z4, Z17
-	VMAXPD      Z3, Z2, Z3
-	VMOVUPD     7040(AX), Z20
-	VFMADD231PD 7168(AX), Z3, Z20
-	VSUBPD      7040(AX), Z8, Z23
-	VMOVUPD     Z1, Z1
-	VFMADD231PD 7296(AX), Z23, Z1
-	VFMADD231PD 7424(AX), Z23, Z1
-	VSUBPD      7040(AX), Z14, Z24
-	VMOVUPD     Z0, Z0
-	VFMADD231PD 7296(AX), Z24, Z0
-	VFMADD231PD 7424(AX), Z24, Z0
-	VSUBPD      7040(AX), Z17, Z25
-	VMOVUPD     Z4, Z4
-	VFMADD231PD 7296(AX), Z25, Z4
-	VFMADD231PD 7424(AX), Z25, Z4
-	VSUBPD      7040(AX), Z20, Z26
-	VMOVUPD     Z3, Z3
-	VFMADD231PD 7296(AX), Z26, Z3
-	VFMADD231PD 7424(AX), Z26, Z3
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     7552(AX), Z23
-	VMOVUPD     7552(AX), Z24
-	VMOVUPD     7552(AX), Z25
-	VMOVUPD     7552(AX), Z26
-	VFMADD213PD 7680(AX), Z1, Z23
-	VFMADD213PD 7680(AX), Z0, Z24
-	VFMADD213PD 7680(AX), Z4, Z25
-	VFMADD213PD 7680(AX), Z3, Z26
-	VFMADD213PD 7808(AX), Z1, Z23
-	VFMADD213PD 7808(AX), Z0, Z24
-	VFMADD213PD 7808(AX), Z4, Z25
-	VFMADD213PD 7808(AX), Z3, Z26
-	VFMADD213PD 7936(AX), Z1, Z23
-	VFMADD213PD 7936(AX), Z0, Z24
-	VFMADD213PD 7936(AX), Z4, Z25
-	VFMADD213PD 7936(AX), Z3, Z26
-	VFMADD213PD 8064(AX), Z1, Z23
-	VFMADD213PD 8064(AX), Z0, Z24
-	VFMADD213PD 8064(AX), Z4, Z25
-	VFMADD213PD 8064(AX), Z3, Z26
-	VFMADD213PD 8192(AX), Z1, Z23
-	VFMADD213PD 8192(AX), Z0, Z24
-	VFMADD213PD 8192(AX), Z4, Z25
-	VFMADD213PD 8192(AX), Z3, Z26
-	VFMADD213PD 8320(AX), Z1, Z23
-	VFMADD213PD 8320(AX), Z0, Z24
-	VFMADD213PD 8320(AX), Z4, Z25
-	VFMADD213PD 8320(AX), Z3, Z26
-	VFMADD213PD 8448(AX), Z1, Z23
-	VFMADD213PD 8448(AX), Z0, Z24
-	VFMADD213PD 8448(AX), Z4, Z25
-	VFMADD213PD 8448(AX), Z3, Z26
-	VFMADD213PD 8576(AX), Z1, Z23
-	VFMADD213PD 8576(AX), Z0, Z24
-	VFMADD213PD 8576(AX), Z4, Z25
-	VFMADD213PD 8576(AX), Z3, Z26
-	VMULPD      Z1, Z1, Z27
-	VFMADD213PD Z1, Z27, Z23
-	VADDPD      2432(AX), Z23, Z23
-	VMULPD      Z0, Z0, Z1
-	VFMADD213PD Z0, Z1, Z24
-	VADDPD      2432(AX), Z24, Z24
-	VMULPD      Z4, Z4, Z0
-	VFMADD213PD Z4, Z0, Z25
-	VADDPD      2432(AX), Z25, Z25
-	VMULPD      Z3, Z3, Z0
-	VFMADD213PD Z3, Z0, Z26
-	VADDPD      2432(AX), Z26, Z26
-
-	// lse exp: times 2^n
-	VPSLLQ $0x34, Z8, Z8
-	VPADDQ 2432(AX), Z8, Z8
-	VMULPD Z8, Z23, Z1
-	VPSLLQ $0x34, Z14, Z14
-	VPADDQ 2432(AX), Z14, Z14
-	VMULPD Z14, Z24, Z0
-	VPSLLQ $0x34, Z17, Z17
-	VPADDQ 2432(AX), Z17, Z17
-	VMULPD Z17, Z25, Z4
-	VPSLLQ $0x34, Z20, Z20
-	VPADDQ 2432(AX), Z20, Z20
-	VMULPD Z20, Z26, Z3
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Z7, Z2, Z7
-	VMOVUPD     7040(AX), Z8
-	VFMADD231PD 7168(AX), Z7, Z8
-	VMAXPD      Z6, Z2, Z6
-	VMOVUPD     7040(AX), Z14
-	VFMADD231PD 7168(AX), Z6, Z14
-	VMAXPD      Z10, Z2, Z10
-	VMOVUPD     7040(AX), Z17
-	VFMADD231PD 7168(AX), Z10, Z17
-	VMAXPD      Z9, Z2, Z9
-	VMOVUPD     7040(AX), Z20
-	VFMADD231PD 7168(AX), Z9, Z20
-	VSUBPD      7040(AX), Z8, Z23
-	VMOVUPD     Z7, Z7
-	VFMADD231PD 7296(AX), Z23, Z7
-	VFMADD231PD 7424(AX), Z23, Z7
-	VSUBPD      7040(AX), Z14, Z24
-	VMOVUPD     Z6, Z6
-	VFMADD231PD 7296(AX), Z24, Z6
-	VFMADD231PD 7424(AX), Z24, Z6
-	VSUBPD      7040(AX), Z17, Z25
-	VMOVUPD     Z10, Z10
-	VFMADD231PD 7296(AX), Z25, Z10
-	VFMADD231PD 7424(AX), Z25, Z10
-	VSUBPD      7040(AX), Z20, Z26
-	VMOVUPD     Z9, Z9
-	VFMADD231PD 7296(AX), Z26, Z9
-	VFMADD231PD 7424(AX), Z26, Z9
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     7552(AX), Z23
-	VMOVUPD     7552(AX), Z24
-	VMOVUPD     7552(AX), Z25
-	VMOVUPD     7552(AX), Z26
-	VFMADD213PD 7680(AX), Z7, Z23
-	VFMADD213PD 7680(AX), Z6, Z24
-	VFMADD213PD 7680(AX), Z10, Z25
-	VFMADD213PD 7680(AX), Z9, Z26
-	VFMADD213PD 7808(AX), Z7, Z23
-	VFMADD213PD 7808(AX), Z6, Z24
-	VFMADD213PD 7808(AX), Z10, Z25
-	VFMADD213PD 7808(AX), Z9, Z26
-	VFMADD213PD 7936(AX), Z7, Z23
-	VFMADD213PD 7936(AX), Z6, Z24
-	VFMADD213PD 7936(AX), Z10, Z25
-	VFMADD213PD 7936(AX), Z9, Z26
-	VFMADD213PD 8064(AX), Z7, Z23
-	VFMADD213PD 8064(AX), Z6, Z24
-	VFMADD213PD 8064(AX), Z10, Z25
-	VFMADD213PD 8064(AX), Z9, Z26
-	VFMADD213PD 8192(AX), Z7, Z23
-	VFMADD213PD 8192(AX), Z6, Z24
-	VFMADD213PD 8192(AX), Z10, Z25
-	VFMADD213PD 8192(AX), Z9, Z26
-	VFMADD213PD 8320(AX), Z7, Z23
-	VFMADD213PD 8320(AX), Z6, Z24
-	VFMADD213PD 8320(AX), Z10, Z25
-	VFMADD213PD 8320(AX), Z9, Z26
-	VFMADD213PD 8448(AX), Z7, Z23
-	VFMADD213PD 8448(AX), Z6, Z24
-	VFMADD213PD 8448(AX), Z10, Z25
-	VFMADD213PD 8448(AX), Z9, Z26
-	VFMADD213PD 8576(AX), Z7, Z23
-	VFMADD213PD 8576(AX), Z6, Z24
-	VFMADD213PD 8576(AX), Z10, Z25
-	VFMADD213PD 8576(AX), Z9, Z26
-	VMULPD      Z7, Z7, Z27
-	VFMADD213PD Z7, Z27, Z23
-	VADDPD      2432(AX), Z23, Z23
-	VMULPD      Z6, Z6, Z7
-	VFMADD213PD Z6, Z7, Z24
-	VADDPD      2432(AX), Z24, Z24
-	VMULPD      Z10, Z10, Z6
-	VFMADD213PD Z10, Z6, Z25
-	VADDPD      2432(AX), Z25, Z25
-	VMULPD      Z9, Z9, Z6
-	VFMADD213PD Z9, Z6, Z26
-	VADDPD      2432(AX), Z26, Z26
-
-	// lse exp: times 2^n
-	VPSLLQ $0x34, Z8, Z8
-	VPADDQ 2432(AX), Z8, Z8
-	VMULPD Z8, Z23, Z7
-	VPSLLQ $0x34, Z14, Z14
-	VPADDQ 2432(AX), Z14, Z14
-	VMULPD Z14, Z24, Z6
-	VPSLLQ $0x34, Z17, Z17
-	VPADDQ 2432(AX), Z17, Z17
-	VMULPD Z17, Z25, Z10
-	VPSLLQ $0x34, Z20, Z20
-	VPADDQ 2432(AX), Z20, Z20
-	VMULPD Z20, Z26, Z9
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Z13, Z2, Z13
-	VMOVUPD     7040(AX), Z8
-	VFMADD231PD 7168(AX), Z13, Z8
-	VMAXPD      Z12, Z2, Z12
-	VMOVUPD     7040(AX), Z14
-	VFMADD231PD 7168(AX), Z12, Z14
-	VMAXPD      Z16, Z2, Z16
-	VMOVUPD     7040(AX), Z17
-	VFMADD231PD 7168(AX), Z16, Z17
-	VMAXPD      Z15, Z2, Z15
-	VMOVUPD     7040(AX), Z20
-	VFMADD231PD 7168(AX), Z15, Z20
-	VSUBPD      7040(AX), Z8, Z23
-	VMOVUPD     Z13, Z13
-	VFMADD231PD 7296(AX), Z23, Z13
-	VFMADD231PD 7424(AX), Z23, Z13
-	VSUBPD      7040(AX), Z14, Z24
-	VMOVUPD     Z12, Z12
-	VFMADD231PD 7296(AX), Z24, Z12
-	VFMADD231PD 7424(AX), Z24, Z12
-	VSUBPD      7040(AX), Z17, Z25
-	VMOVUPD     Z16, Z16
-	VFMADD231PD 7296(AX), Z25, Z16
-	VFMADD231PD 7424(AX), Z25, Z16
-	VSUBPD      7040(AX), Z20, Z26
-	VMOVUPD     Z15, Z15
-	VFMADD231PD 7296(AX), Z26, Z15
-	VFMADD231PD 7424(AX), Z26, Z15
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     7552(AX), Z23
-	VMOVUPD     7552(AX), Z24
-	VMOVUPD     7552(AX), Z25
-	VMOVUPD     7552(AX), Z26
-	VFMADD213PD 7680(AX), Z13, Z23
-	VFMADD213PD 7680(AX), Z12, Z24
-	VFMADD213PD 7680(AX), Z16, Z25
-	VFMADD213PD 7680(AX), Z15, Z26
-	VFMADD213PD 7808(AX), Z13, Z23
-	VFMADD213PD 7808(AX), Z12, Z24
-	VFMADD213PD 7808(AX), Z16, Z25
-	VFMADD213PD 7808(AX), Z15, Z26
-	VFMADD213PD 7936(AX), Z13, Z23
-	VFMADD213PD 7936(AX), Z12, Z24
-	VFMADD213PD 7936(AX), Z16, Z25
-	VFMADD213PD 7936(AX), Z15, Z26
-	VFMADD213PD 8064(AX), Z13, Z23
-	VFMADD213PD 8064(AX), Z12, Z24
-	VFMADD213PD 8064(AX), Z16, Z25
-	VFMADD213PD 8064(AX), Z15, Z26
-	VFMADD213PD 8192(AX), Z13, Z23
-	VFMADD213PD 8192(AX), Z12, Z24
-	VFMADD213PD 8192(AX), Z16, Z25
-	VFMADD213PD 8192(AX), Z15, Z26
-	VFMADD213PD 8320(AX), Z13, Z23
-	VFMADD213PD 8320(AX), Z12, Z24
-	VFMADD213PD 8320(AX), Z16, Z25
-	VFMADD213PD 8320(AX), Z15, Z26
-	VFMADD213PD 8448(AX), Z13, Z23
-	VFMADD213PD 8448(AX), Z12, Z24
-	VFMADD213PD 8448(AX), Z16, Z25
-	VFMADD213PD 8448(AX), Z15, Z26
-	VFMADD213PD 8576(AX), Z13, Z23
-	VFMADD213PD 8576(AX), Z12, Z24
-	VFMADD213PD 8576(AX), Z16, Z25
-	VFMADD213PD 8576(AX), Z15, Z26
-	VMULPD      Z13, Z13, Z27
-	VFMADD213PD Z13, Z27, Z23
-	VADDPD      2432(AX), Z23, Z23
-	VMULPD      Z12, Z12, Z13
-	VFMADD213PD Z12, Z13, Z24
-	VADDPD      2432(AX), Z24, Z24
-	VMULPD      Z16, Z16, Z12
-	VFMADD213PD Z16, Z12, Z25
-	VADDPD      2432(AX), Z25, Z25
-	VMULPD      Z15, Z15, Z12
-	VFMADD213PD Z15, Z12, Z26
-	VADDPD      2432(AX), Z26, Z26
-
-	// lse exp: times 2^n
-	VPSLLQ $0x34, Z8, Z8
-	VPADDQ 2432(AX), Z8, Z8
-	VMULPD Z8, Z23, Z13
-	VPSLLQ $0x34, Z14, Z14
-	VPADDQ 2432(AX), Z14, Z14
-	VMULPD Z14, Z24, Z12
-	VPSLLQ $0x34, Z17, Z17
-	VPADDQ 2432(AX), Z17, Z17
-	VMULPD Z17, Z25, Z16
-	VPSLLQ $0x34, Z20, Z20
-	VPADDQ 2432(AX), Z20, Z20
-	VMULPD Z20, Z26, Z15
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Z19, Z2, Z19
-	VMOVUPD     7040(AX), Z8
-	VFMADD231PD 7168(AX), Z19, Z8
-	VMAXPD      Z18, Z2, Z18
-	VMOVUPD     7040(AX), Z14
-	VFMADD231PD 7168(AX), Z18, Z14
-	VMAXPD      Z22, Z2, Z22
-	VMOVUPD     7040(AX), Z17
-	VFMADD231PD 7168(AX), Z22, Z17
-	VMAXPD      Z21, Z2, Z21
-	VMOVUPD     7040(AX), Z20
-	VFMADD231PD 7168(AX), Z21, Z20
-	VSUBPD      7040(AX), Z8, Z23
-	VMOVUPD     Z19, Z19
-	VFMADD231PD 7296(AX), Z23, Z19
-	VFMADD231PD 7424(AX), Z23, Z19
-	VSUBPD      7040(AX), Z14, Z24
-	VMOVUPD     Z18, Z18
-	VFMADD231PD 7296(AX), Z24, Z18
-	VFMADD231PD 7424(AX), Z24, Z18
-	VSUBPD      7040(AX), Z17, Z25
-	VMOVUPD     Z22, Z22
-	VFMADD231PD 7296(AX), Z25, Z22
-	VFMADD231PD 7424(AX), Z25, Z22
-	VSUBPD      7040(AX), Z20, Z26
-	VMOVUPD     Z21, Z21
-	VFMADD231PD 7296(AX), Z26, Z21
-	VFMADD231PD 7424(AX), Z26, Z21
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     7552(AX), Z23
-	VMOVUPD     7552(AX), Z24
-	VMOVUPD     7552(AX), Z25
-	VMOVUPD     7552(AX), Z26
-	VFMADD213PD 7680(AX), Z19, Z23
-	VFMADD213PD 7680(AX), Z18, Z24
-	VFMADD213PD 7680(AX), Z22, Z25
-	VFMADD213PD 7680(AX), Z21, Z26
-	VFMADD213PD 7808(AX), Z19, Z23
-	VFMADD213PD 7808(AX), Z18, Z24
-	VFMADD213PD 7808(AX), Z22, Z25
-	VFMADD213PD 7808(AX), Z21, Z26
-	VFMADD213PD 7936(AX), Z19, Z23
-	VFMADD213PD 7936(AX), Z18, Z24
-	VFMADD213PD 7936(AX), Z22, Z25
-	VFMADD213PD 7936(AX), Z21, Z26
-	VFMADD213PD 8064(AX), Z19, Z23
-	VFMADD213PD 8064(AX), Z18, Z24
-	VFMADD213PD 8064(AX), Z22, Z25
-	VFMADD213PD 8064(AX), Z21, Z26
-	VFMADD213PD 8192(AX), Z19, Z23
-	VFMADD213PD 8192(AX), Z18, Z24
-	VFMADD213PD 8192(AX), Z22, Z25
-	VFMADD213PD 8192(AX), Z21, Z26
-	VFMADD213PD 8320(AX), Z19, Z23
-	VFMADD213PD 8320(AX), Z18, Z24
-	VFMADD213PD 8320(AX), Z22, Z25
-	VFMADD213PD 8320(AX), Z21, Z26
-	VFMADD213PD 8448(AX), Z19, Z23
-	VFMADD213PD 8448(AX), Z18, Z24
-	VFMADD213PD 8448(AX), Z22, Z25
-	VFMADD213PD 8448(AX), Z21, Z26
-	VFMADD213PD 8576(AX), Z19, Z23
-	VFMADD213PD 8576(AX), Z18, Z24
-	VFMADD213PD 8576(AX), Z22, Z25
-	VFMADD213PD 8576(AX), Z21, Z26
-	VMULPD      Z19, Z19, Z27
-	VFMADD213PD Z19, Z27, Z23
-	VADDPD      2432(AX), Z23, Z23
-	VMULPD      Z18, Z18, Z19
-	VFMADD213PD Z18, Z19, Z24
-	VADDPD      2432(AX), Z24, Z24
-	VMULPD      Z22, Z22, Z18
-	VFMADD213PD Z22, Z18, Z25
-	VADDPD      2432(AX), Z25, Z25
-	VMULPD      Z21, Z21, Z18
-	VFMADD213PD Z21, Z18, Z26
-	VADDPD      2432(AX), Z26, Z26
-
-	// lse exp: times 2^n
-	VPSLLQ $0x34, Z8, Z8
-	VPADDQ 2432(AX), Z8, Z8
-	VMULPD Z8, Z23, Z19
-	VPSLLQ $0x34, Z14, Z14
-	VPADDQ 2432(AX), Z14, Z14
-	VMULPD Z14, Z24, Z18
-	VPSLLQ $0x34, Z17, Z17
-	VPADDQ 2432(AX), Z17, Z17
-	VMULPD Z17, Z25, Z22
-	VPSLLQ $0x34, Z20, Z20
-	VPADDQ 2432(AX), Z20, Z20
-	VMULPD Z20, Z26, Z21
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Z11, Z2, Z11
-	VMOVUPD     7040(AX), Z2
-	VFMADD231PD 7168(AX), Z11, Z2
-	VSUBPD      7040(AX), Z2, Z8
-	VMOVUPD     Z11, Z11
-	VFMADD231PD 7296(AX), Z8, Z11
-	VFMADD231PD 7424(AX), Z8, Z11
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     7552(AX), Z8
-	VFMADD213PD 7680(AX), Z11, Z8
-	VFMADD213PD 7808(AX), Z11, Z8
-	VFMADD213PD 7936(AX), Z11, Z8
-	VFMADD213PD 8064(AX), Z11, Z8
-	VFMADD213PD 8192(AX), Z11, Z8
-	VFMADD213PD 8320(AX), Z11, Z8
-	VFMADD213PD 8448(AX), Z11, Z8
-	VFMADD213PD 8576(AX), Z11, Z8
-	VMULPD      Z11, Z11, Z14
-	VFMADD213PD Z11, Z14, Z8
-	VADDPD      2432(AX), Z8, Z8
-
-	// lse exp: times 2^n
-	VPSLLQ $0x34, Z2, Z2
-	VPADDQ 2432(AX), Z2, Z2
-	VMULPD Z2, Z8, Z11
-
-	// O, row i in lane i.
-	VADDPD Z0, Z1, Z0
-	VADDPD Z3, Z4, Z1
-	VADDPD Z6, Z7, Z2
-	VADDPD Z9, Z10, Z3
-	VADDPD Z12, Z13, Z4
-	VADDPD Z15, Z16, Z6
-	VADDPD Z18, Z19, Z7
-	VADDPD Z21, Z22, Z8
-
-	// A transposing tree: row i's value to 64-bit lane i.
-	VSHUFF64X2 $0x44, Z2, Z0, Z9
-	VSHUFF64X2 $0xee, Z2, Z0, Z0
-	VADDPD     Z9, Z0, Z0
-	VSHUFF64X2 $0x44, Z7, Z4, Z2
-	VSHUFF64X2 $0xee, Z7, Z4, Z4
-	VADDPD     Z2, Z4, Z4
-	VSHUFF64X2 $0x44, Z3, Z1, Z2
-	VSHUFF64X2 $0xee, Z3, Z1, Z1
-	VADDPD     Z2, Z1, Z1
-	VSHUFF64X2 $0x44, Z8, Z6, Z2
-	VSHUFF64X2 $0xee, Z8, Z6, Z3
-	VADDPD     Z2, Z3, Z3
-	VSHUFF64X2 $0x88, Z4, Z0, Z2
-	VSHUFF64X2 $0xdd, Z4, Z0, Z0
-	VADDPD     Z2, Z0, Z0
-	VSHUFF64X2 $0x88, Z3, Z1, Z2
-	VSHUFF64X2 $0xdd, Z3, Z1, Z1
-	VADDPD     Z2, Z1, Z1
-	VUNPCKLPD  Z1, Z0, Z2
-	VUNPCKHPD  Z1, Z0, Z0
-	VADDPD     Z2, Z0, Z0
-	VADDPD     Z0, Z11, Z1
-	VMOVAPD    Z1, Z1
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), Z1, Z2
-	VPCMPGTQ 1920(AX), Z2, K2
-	VPMOVM2Q K2, Z3
-	VPADDQ   2048(AX), Z3, Z4
-	VPSLLQ   $0x34, Z4, Z4
-	VORPD    Z4, Z2, Z2
-	VPSRLQ   $0x34, Z1, Z4
-	VPSUBQ   Z3, Z4, Z4
-	VORPD    2176(AX), Z4, Z4
-	VSUBPD   2304(AX), Z4, Z4
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), Z2, Z3
-	VADDPD      2432(AX), Z2, Z2
-	VDIVPD      Z2, Z3, Z3
-	VMULPD      Z3, Z3, Z2
-	VMOVUPD     8704(AX), Z6
-	VFMADD213PD 8832(AX), Z2, Z6
-	VFMADD213PD 8960(AX), Z2, Z6
-	VFMADD213PD 9088(AX), Z2, Z6
-	VFMADD213PD 9216(AX), Z2, Z6
-	VFMADD213PD 2560(AX), Z2, Z6
-	VFMADD213PD 2688(AX), Z2, Z6
-	VFMADD213PD 2816(AX), Z2, Z6
-	VFMADD213PD 2944(AX), Z2, Z6
-	VFMADD213PD 3072(AX), Z2, Z6
-	VMULPD      Z3, Z6, Z6
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), Z4, Z6
-	VFMADD231PD 3328(AX), Z4, Z6
-	VXORPD      Z3, Z3, Z3
-	VFMADD231PD Z3, Z1, Z6
-	VMOVAPD     Z6, Z1
-
-	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Z11, Z11, Z2
-	VADDPD      Z0, Z2, Z2
-	VDIVPD      Z2, Z0, Z2
-	VMULPD      Z2, Z2, Z3
-	VMOVUPD     6016(AX), Z4
-	VFMADD213PD 6144(AX), Z3, Z4
-	VFMADD213PD 6272(AX), Z3, Z4
-	VFMADD213PD 6400(AX), Z3, Z4
-	VFMADD213PD 6528(AX), Z3, Z4
-	VFMADD213PD 4096(AX), Z3, Z4
-	VFMADD213PD 4224(AX), Z3, Z4
-	VFMADD213PD 4352(AX), Z3, Z4
-	VFMADD213PD 4480(AX), Z3, Z4
-	VMULPD      Z3, Z4, Z4
-	VADDPD      Z2, Z2, Z2
-	VFMADD213PD Z2, Z2, Z4
-
-	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VSUBPD Z5, Z1, Z1
-
-	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD 4608(AX), Z2
-	VMULPD  4736(AX), Z11, Z3
-	VCMPPD  $0x12, Z11, Z2, K2
-	VCMPPD  $0x12, Z3, Z0, K3
-	KANDW   K3, K2, K2
-	VMOVAPD Z4, K2, Z1
-	VMOVUPD Z1, (CX)
-	LEAQ    (DX)(R9*8), DX
-	ADDQ    $0x00000040, CX
-	ADDQ    $0x00000020, BX
-	SUBQ    $0x08, SI
-	JMP     l_r2groups
-
-l_r2bail:
-	MOVQ $0x00000008, 144(SP)
-	JMP  l_r2solo
-
-l_r2rest:
-	MOVQ SI, 144(SP)
-
-l_r2solo:
-	CMPQ  144(SP), $0x00
-	JNE   l_r2one
-	TESTQ SI, SI
-	JE    done
-	JMP   l_r2groups
-
-l_r2one:
-	MOVLQSX (BX), R8
-	TESTQ   R8, R8
-	JS      l_r2oignored
-
-	// Load the rows, each target's lane -Inf; the others' max.
-	VPBROADCASTD (BX), Z0
-	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z0, K2
-	VMOVUPD      6656(AX), Z1
-	VMOVUPD      (DX), K2, Z1
-	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z0, K1, K2
-	VMOVUPD      6656(AX), Z0
-	VMOVUPD      64(DX), K2, Z0
-	VMAXPD       Z0, Z1, Z2
-
-	// A transposing tree: row i's value to 64-bit lane i.
-	VSHUFF64X2 $0x44, Z2, Z2, Z3
-	VSHUFF64X2 $0xee, Z2, Z2, Z4
-	VMAXPD     Z3, Z4, Z4
-	VSHUFF64X2 $0x44, Z2, Z2, Z3
-	VSHUFF64X2 $0xee, Z2, Z2, Z5
-	VMAXPD     Z3, Z5, Z5
-	VSHUFF64X2 $0x44, Z2, Z2, Z3
-	VSHUFF64X2 $0xee, Z2, Z2, Z6
-	VMAXPD     Z3, Z6, Z6
-	VSHUFF64X2 $0x44, Z2, Z2, Z3
-	VSHUFF64X2 $0xee, Z2, Z2, Z2
-	VMAXPD     Z3, Z2, Z2
-	VSHUFF64X2 $0x88, Z5, Z4, Z3
-	VSHUFF64X2 $0xdd, Z5, Z4, Z4
-	VMAXPD     Z3, Z4, Z4
-	VSHUFF64X2 $0x88, Z2, Z6, Z3
-	VSHUFF64X2 $0xdd, Z2, Z6, Z2
-	VMAXPD     Z3, Z2, Z2
-	VUNPCKLPD  Z2, Z4, Z3
-	VUNPCKHPD  Z2, Z4, Z2
-	VMAXPD     Z3, Z2, Z2
-
-	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (BX), R8
-	VBROADCASTSD (DX)(R8*8), Z3
-	VMAXPD       Z3, Z2, Z4
-
-	// Others' max more than confidentMargin (float64: confidentMargin64)
-	// below max, or NaN: the caller's.
-	VSUBPD   Z4, Z2, Z2
-	VMOVUPD  9344(AX), Z5
-	VCMPPD   $0x16, Z2, Z5, K2
-	KORTESTW K2, K2
-	JNE      l_r2ospecial
-
-	// A max that is not finite (NaN, +Inf, all -Inf): bail.
-	VANDPD   6784(AX), Z4, Z2
-	VPCMPEQQ 6784(AX), Z2, K2
-	KORTESTW K2, K2
-	JNE      l_r2ospecial
-
-	// s_t - max and e_t = exp(s_t - max), row i in lane i.
-	VMOVUPD 9472(AX), Z2
-	VSUBPD  Z4, Z3, Z3
-	VMOVAPD Z3, Z5
-
-	// Exp pass: e = exp(s - max) in place, with e_t's.
-	VMOVDQU64 11904(AX), Z6
-	VPERMPD   Z4, Z6, Z4
-	VSUBPD    Z4, Z1, Z1
-	VSUBPD    Z4, Z0, Z0
-
-	// lse exp: clamp, n = round(d*log2e), r = d - n*ln2hi - n*ln2lo
-	VMAXPD      Z1, Z2, Z1
-	VMOVUPD     7040(AX), Z4
-	VFMADD231PD 7168(AX), Z1, Z4
-	VMAXPD      Z0, Z2, Z0
-	VMOVUPD     7040(AX), Z6
-	VFMADD231PD 7168(AX), Z0, Z6
-	VMAXPD      Z5, Z2, Z5
-	VMOVUPD     7040(AX), Z2
-	VFMADD231PD 7168(AX), Z5, Z2
-	VSUBPD      7040(AX), Z4, Z7
-	VMOVUPD     Z1, Z1
-	VFMADD231PD 7296(AX), Z7, Z1
-	VFMADD231PD 7424(AX), Z7, Z1
-	VSUBPD      7040(AX), Z6, Z8
-	VMOVUPD     Z0, Z0
-	VFMADD231PD 7296(AX), Z8, Z0
-	VFMADD231PD 7424(AX), Z8, Z0
-	VSUBPD      7040(AX), Z2, Z9
-	VMOVUPD     Z5, Z5
-	VFMADD231PD 7296(AX), Z9, Z5
-	VFMADD231PD 7424(AX), Z9, Z5
-
-	// lse exp: q(r), degree 8; p = 1 + (r + r^2*q)
-	VMOVUPD     7552(AX), Z7
-	VMOVUPD     7552(AX), Z8
-	VMOVUPD     7552(AX), Z9
-	VFMADD213PD 7680(AX), Z1, Z7
-	VFMADD213PD 7680(AX), Z0, Z8
-	VFMADD213PD 7680(AX), Z5, Z9
-	VFMADD213PD 7808(AX), Z1, Z7
-	VFMADD213PD 7808(AX), Z0, Z8
-	VFMADD213PD 7808(AX), Z5, Z9
-	VFMADD213PD 7936(AX), Z1, Z7
-	VFMADD213PD 7936(AX), Z0, Z8
-	VFMADD213PD 7936(AX), Z5, Z9
-	VFMADD213PD 8064(AX), Z1, Z7
-	VFMADD213PD 8064(AX), Z0, Z8
-	VFMADD213PD 8064(AX), Z5, Z9
-	VFMADD213PD 8192(AX), Z1, Z7
-	VFMADD213PD 8192(AX), Z0, Z8
-	VFMADD213PD 8192(AX), Z5, Z9
-	VFMADD213PD 8320(AX), Z1, Z7
-	VFMADD213PD 8320(AX), Z0, Z8
-	VFMADD213PD 8320(AX), Z5, Z9
-	VFMADD213PD 8448(AX), Z1, Z7
-	VFMADD213PD 8448(AX), Z0, Z8
-	VFMADD213PD 8448(AX), Z5, Z9
-	VFMADD213PD 8576(AX), Z1, Z7
-	VFMADD213PD 8576(AX), Z0, Z8
-	VFMADD213PD 8576(AX), Z5, Z9
-	VMULPD      Z1, Z1, Z10
-	VFMADD213PD Z1, Z10, Z7
-	VADDPD      2432(AX), Z7, Z7
-	VMULPD      Z0, Z0, Z1
-	VFMADD213PD Z0, Z1, Z8
-	VADDPD      2432(AX), Z8, Z8
-	VMULPD      Z5, Z5, Z0
-	VFMADD213PD Z5, Z0, Z9
-	VADDPD      2432(AX), Z9, Z9
-
-	// lse exp: times 2^n
-	VPSLLQ $0x34, Z4, Z4
-	VPADDQ 2432(AX), Z4, Z4
-	VMULPD Z4, Z7, Z1
-	VPSLLQ $0x34, Z6, Z6
-	VPADDQ 2432(AX), Z6, Z6
-	VMULPD Z6, Z8, Z0
-	VPSLLQ $0x34, Z2, Z2
-	VPADDQ 2432(AX), Z2, Z2
-	VMULPD Z2, Z9, Z5
-
-	// O, row i in lane i.
-	VADDPD Z0, Z1, Z0
-
-	// A transposing tree: row i's value to 64-bit lane i.
-	VSHUFF64X2 $0x44, Z0, Z0, Z1
-	VSHUFF64X2 $0xee, Z0, Z0, Z2
-	VADDPD     Z1, Z2, Z2
-	VSHUFF64X2 $0x44, Z0, Z0, Z1
-	VSHUFF64X2 $0xee, Z0, Z0, Z4
-	VADDPD     Z1, Z4, Z4
-	VSHUFF64X2 $0x44, Z0, Z0, Z1
-	VSHUFF64X2 $0xee, Z0, Z0, Z6
-	VADDPD     Z1, Z6, Z6
-	VSHUFF64X2 $0x44, Z0, Z0, Z1
-	VSHUFF64X2 $0xee, Z0, Z0, Z0
-	VADDPD     Z1, Z0, Z0
-	VSHUFF64X2 $0x88, Z4, Z2, Z1
-	VSHUFF64X2 $0xdd, Z4, Z2, Z2
-	VADDPD     Z1, Z2, Z2
-	VSHUFF64X2 $0x88, Z0, Z6, Z1
-	VSHUFF64X2 $0xdd, Z0, Z6, Z0
-	VADDPD     Z1, Z0, Z0
-	VUNPCKLPD  Z0, Z2, Z1
-	VUNPCKHPD  Z0, Z2, Z0
-	VADDPD     Z1, Z0, Z0
-	VADDPD     Z0, Z5, Z1
-	VMOVAPD    Z1, Z1
-
-	// log, lane by lane: split x = 2^k * m
-	VANDPD   1792(AX), Z1, Z2
-	VPCMPGTQ 1920(AX), Z2, K2
-	VPMOVM2Q K2, Z4
-	VPADDQ   2048(AX), Z4, Z6
-	VPSLLQ   $0x34, Z6, Z6
-	VORPD    Z6, Z2, Z2
-	VPSRLQ   $0x34, Z1, Z6
-	VPSUBQ   Z4, Z6, Z6
-	VORPD    2176(AX), Z6, Z6
-	VSUBPD   2304(AX), Z6, Z6
-
-	// log: f = (m-1)/(m+1)
-	VSUBPD      2432(AX), Z2, Z4
-	VADDPD      2432(AX), Z2, Z2
-	VDIVPD      Z2, Z4, Z4
-	VMULPD      Z4, Z4, Z2
-	VMOVUPD     8704(AX), Z7
-	VFMADD213PD 8832(AX), Z2, Z7
-	VFMADD213PD 8960(AX), Z2, Z7
-	VFMADD213PD 9088(AX), Z2, Z7
-	VFMADD213PD 9216(AX), Z2, Z7
-	VFMADD213PD 2560(AX), Z2, Z7
-	VFMADD213PD 2688(AX), Z2, Z7
-	VFMADD213PD 2816(AX), Z2, Z7
-	VFMADD213PD 2944(AX), Z2, Z7
-	VFMADD213PD 3072(AX), Z2, Z7
-	VMULPD      Z4, Z7, Z7
-
-	// log: k*ln2hi + (ln m + k*ln2lo); + x*0 keeps NaN
-	VFMADD231PD 3200(AX), Z6, Z7
-	VFMADD231PD 3328(AX), Z6, Z7
-	VXORPD      Z4, Z4, Z4
-	VFMADD231PD Z4, Z1, Z7
-	VMOVAPD     Z7, Z1
-
-	// log1p's series: 2 atanh(f), f = q/(2+q) = O/(2 e_t + O) <= 1/6.
-	VADDPD      Z5, Z5, Z2
-	VADDPD      Z0, Z2, Z2
-	VDIVPD      Z2, Z0, Z2
-	VMULPD      Z2, Z2, Z4
-	VMOVUPD     6016(AX), Z6
-	VFMADD213PD 6144(AX), Z4, Z6
-	VFMADD213PD 6272(AX), Z4, Z6
-	VFMADD213PD 6400(AX), Z4, Z6
-	VFMADD213PD 6528(AX), Z4, Z6
-	VFMADD213PD 4096(AX), Z4, Z6
-	VFMADD213PD 4224(AX), Z4, Z6
-	VFMADD213PD 4352(AX), Z4, Z6
-	VFMADD213PD 4480(AX), Z4, Z6
-	VMULPD      Z4, Z6, Z6
-	VADDPD      Z2, Z2, Z2
-	VFMADD213PD Z2, Z2, Z6
-
-	// log(Z) - (s_t - max), s_t - max exact in float64.
-	VSUBPD Z3, Z1, Z1
-
-	// Blend, lane by lane: the series where 1/2 <= e_t and O <= 0.4 e_t.
-	VMOVUPD 4608(AX), Z2
-	VMULPD  4736(AX), Z5, Z3
-	VCMPPD  $0x12, Z5, Z2, K2
-	VCMPPD  $0x12, Z3, Z0, K3
-	KANDW   K3, K2, K2
-	VMOVAPD Z6, K2, Z1
-	VMOVSD  X1, (CX)
-
-l_r2onext:
-	LEAQ (DX)(DI*8), DX
-	ADDQ $0x00000008, CX
-	ADDQ $0x00000004, BX
-	DECQ SI
-	DECQ 144(SP)
-	JMP  l_r2solo
-
-l_r2oignored:
-	MOVQ $0x00000000, (CX)
-	JMP  l_r2onext
-
-l_r2ospecial:
-	VMOVSD 5120(AX), X0
-	VMOVSD X0, (CX)
-	JMP    l_r2onext
-
-l_r2skip:
 	// Rows of 3 float64 vectors, the last masked: resident.
 	CMPQ    DI, $0x00000018
 	JA      l_r3skip
@@ -89102,6 +111726,42 @@ DATA xres64y_cols3<>+8(SB)/8, $0x0000000d0000000d
 DATA xres64y_cols3<>+16(SB)/8, $0x0000000e0000000e
 DATA xres64y_cols3<>+24(SB)/8, $0x0000000f0000000f
 GLOBL xres64y_cols3<>(SB), RODATA|NOPTR, $32
+
+DATA xres64y_cols4<>+0(SB)/8, $0x0000001000000010
+DATA xres64y_cols4<>+8(SB)/8, $0x0000001100000011
+DATA xres64y_cols4<>+16(SB)/8, $0x0000001200000012
+DATA xres64y_cols4<>+24(SB)/8, $0x0000001300000013
+GLOBL xres64y_cols4<>(SB), RODATA|NOPTR, $32
+
+DATA xres64y_cols5<>+0(SB)/8, $0x0000001400000014
+DATA xres64y_cols5<>+8(SB)/8, $0x0000001500000015
+DATA xres64y_cols5<>+16(SB)/8, $0x0000001600000016
+DATA xres64y_cols5<>+24(SB)/8, $0x0000001700000017
+GLOBL xres64y_cols5<>(SB), RODATA|NOPTR, $32
+
+DATA xres64y_cols6<>+0(SB)/8, $0x0000001800000018
+DATA xres64y_cols6<>+8(SB)/8, $0x0000001900000019
+DATA xres64y_cols6<>+16(SB)/8, $0x0000001a0000001a
+DATA xres64y_cols6<>+24(SB)/8, $0x0000001b0000001b
+GLOBL xres64y_cols6<>(SB), RODATA|NOPTR, $32
+
+DATA xres64y_cols7<>+0(SB)/8, $0x0000001c0000001c
+DATA xres64y_cols7<>+8(SB)/8, $0x0000001d0000001d
+DATA xres64y_cols7<>+16(SB)/8, $0x0000001e0000001e
+DATA xres64y_cols7<>+24(SB)/8, $0x0000001f0000001f
+GLOBL xres64y_cols7<>(SB), RODATA|NOPTR, $32
+
+DATA xres64y_cols8<>+0(SB)/8, $0x0000002000000020
+DATA xres64y_cols8<>+8(SB)/8, $0x0000002100000021
+DATA xres64y_cols8<>+16(SB)/8, $0x0000002200000022
+DATA xres64y_cols8<>+24(SB)/8, $0x0000002300000023
+GLOBL xres64y_cols8<>(SB), RODATA|NOPTR, $32
+
+DATA xres64y_cols9<>+0(SB)/8, $0x0000002400000024
+DATA xres64y_cols9<>+8(SB)/8, $0x0000002500000025
+DATA xres64y_cols9<>+16(SB)/8, $0x0000002600000026
+DATA xres64y_cols9<>+24(SB)/8, $0x0000002700000027
+GLOBL xres64y_cols9<>(SB), RODATA|NOPTR, $32
 
 DATA xres_cols0<>+0(SB)/4, $0x00000000
 DATA xres_cols0<>+4(SB)/4, $0x00000001

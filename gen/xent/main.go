@@ -760,10 +760,7 @@ func crossEntropy(p *Pool, isa ISA, d DType) {
 	cols := Load(Param("cols"), GP64())
 	dsn := Load(Param("ds").Len(), GP64())
 	r := &row{isa: isa, d: d, lanes: d.Lanes(isa.VB)}
-	parts := []rowsPart{partResident, partMid, partLong}
-	if r.xgroupOK() {
-		parts = []rowsPart{partResident, partGroup, partMid, partLong}
-	}
+	parts := r.rowsParts()
 	for i, part := range parts {
 		next := fmt.Sprintf("part%d", i+1)
 		if i < len(parts)-1 {
@@ -788,24 +785,70 @@ func crossEntropy(p *Pool, isa ISA, d DType) {
 }
 
 // rowsPart is a part of CrossEntropy's row paths, by row length, one
-// function each.
-type rowsPart int
+// function each: a kind of path and, for the resident kinds, the row
+// lengths it takes, in vectors (first to last).
+type rowsPart struct {
+	kind        partKind
+	first, last int
+}
+
+// partKind is a kind of row path.
+type partKind int
 
 const (
-	partResident rowsPart = iota // rows held in registers (or a stack block)
+	partResident partKind = iota // rows held in registers (float32: or a stack block)
+	partScratch                  // float64: the resident rows through the scratch block
 	partGroup                    // AVX-512 float32: eight at a time, read twice
 	partMid                      // four (float32) or two (float64) at a time
 	partLong                     // longer rows, one at a time
 )
 
+// rowsParts returns CrossEntropy's parts, shortest rows first. The
+// float64 resident rows are split by length (resScratchParts), so that no
+// function is long: avo's register allocation takes time quadratic in a
+// function's length.
+func (r *row) rowsParts() []rowsPart {
+	switch {
+	case r.xgroupOK():
+		return []rowsPart{{kind: partResident, first: 1, last: r.resMaxVecs()}, {kind: partGroup}, {kind: partMid}, {kind: partLong}}
+	case r.xres64OK():
+		parts := []rowsPart{{kind: partResident, first: 1, last: r.res64HeldVecs()}}
+		for _, fl := range r.resScratchParts() {
+			parts = append(parts, rowsPart{kind: partScratch, first: fl[0], last: fl[1]})
+		}
+		return append(parts, rowsPart{kind: partMid}, rowsPart{kind: partLong})
+	}
+	return []rowsPart{{kind: partResident, first: 1, last: r.resMaxVecs()}, {kind: partMid}, {kind: partLong}}
+}
+
 // name is the part's name in its functions' names.
-func (p rowsPart) name() string { return [...]string{"Resident", "Group", "Mid", "Long"}[p] }
+func (p rowsPart) name() string {
+	if p.kind == partScratch {
+		return fmt.Sprintf("Scratch%d", p.first)
+	}
+	return [...]string{"Resident", "Scratch", "Group", "Mid", "Long"}[p.kind]
+}
+
+// what says which rows the part takes, for its functions' docs.
+func (p rowsPart) what() string {
+	switch p.kind {
+	case partResident:
+		return "the resident paths' rows"
+	case partScratch:
+		return fmt.Sprintf("the resident rows of %d to %d vectors, through the scratch block", p.first, p.last)
+	case partGroup:
+		return "the eight-row looped path's rows"
+	case partMid:
+		return "the four-row or the pair path's rows"
+	}
+	return "longer rows"
+}
 
 // cols is the longest row of the part.
 func (p rowsPart) cols(r *row) int {
-	switch p {
-	case partResident:
-		return r.resMaxVecs() * r.lanes
+	switch p.kind {
+	case partResident, partScratch:
+		return p.last * r.lanes
 	case partGroup:
 		return xgroupVecs * r.lanes
 	case partMid:
@@ -839,8 +882,7 @@ func crossEntropyRows(p *Pool, isa ISA, d DType, sig string, part rowsPart, with
 	}
 	TEXT(name, flags, sig)
 	Pragma("noescape")
-	span := [...]string{"the resident paths' rows", "the eight-row looped path's rows", "the four-row or the pair path's rows", "longer rows"}[part]
-	Doc(name + " is CrossEntropy" + d.Name + isa.Name + " for " + what + ", " + span + ".")
+	Doc(name + " is CrossEntropy" + d.Name + isa.Name + " for " + what + ", " + part.what() + ".")
 	p.BeginWith(BaseFor(isa))
 	lossp := Load(Param("loss").Base(), GP64())
 	dsp := Load(Param("ds").Base(), GP64())
@@ -865,7 +907,7 @@ func crossEntropyRows(p *Pool, isa ISA, d DType, sig string, part rowsPart, with
 	next := r.nextOffset()
 
 	x := xentRows{row: r, part: part, pre: "d_", withDS: true, next: next, lossp: lossp, dsp: dsp, srcp: srcp, labp: labp, rows: rows, st: st, et: et, etail: etail}
-	if part == partLong {
+	if part.kind == partLong {
 		x.etv = AllocLocal(isa.VB)
 	}
 	if r.xresOK() {
@@ -911,7 +953,7 @@ type xentRows struct {
 	withDS                       bool
 	lossp, dsp, srcp, labp, rows Register
 	st, et, etail                Mem
-	etv                          Mem // the long rows' target vector's e (expPass.etv)
+	etv                          Mem   // the long rows' target vector's e (expPass.etv)
 	sts, ets, etails             []Mem // the short path's, by slot
 	mtmp                         Mem   // the short path's maxima (AVX2)
 	quadLoc                      xquadLocals
@@ -922,15 +964,15 @@ type xentRows struct {
 func (x *xentRows) emit() {
 	r, d, pre := x.row, x.d, x.pre
 	Label(pre + "start")
-	switch x.part {
-	case partResident:
+	switch x.part.kind {
+	case partResident, partScratch:
 		x.resRows(pre+"r", x.resLoc, "done")
 	case partGroup:
 		x.xgroupRows(pre+"x", x.resLoc, "done")
 	case partMid:
 		x.midRows()
 	}
-	if x.part != partLong {
+	if x.part.kind != partLong {
 		Comment("Longer rows are not this function's (see rowsPart.cols).")
 		JMP(LabelRef("done"))
 		return

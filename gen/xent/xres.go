@@ -122,7 +122,7 @@ func (x *xentRows) resRows(pre string, loc xresLocals, done string) {
 	if x.d.Size == 8 {
 		what = " float64"
 	}
-	for v := 1; v <= r.resMaxVecs(); v++ {
+	for v := x.part.first; v <= x.part.last; v++ {
 		vp := fmt.Sprintf("%s%d", pre, v)
 		Comment(fmt.Sprintf("Rows of %d%s vectors, the last masked: resident.", v, what))
 		CMPQ(r.cols, U32(v*r.lanes))

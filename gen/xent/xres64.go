@@ -26,6 +26,10 @@ import (
 // take the short path (short.go).
 const xres64Vecs = 5
 
+// xres64ScratchParts are the AVX-512 float64 rows of more than
+// xres64HeldVecs vectors, by length (first, last), one function each.
+var xres64ScratchParts = [][2]int{{3, 5}}
+
 // xres64HeldVecs is the most vectors of a row that the AVX-512 group holds
 // in registers: eight rows of two are 16 values, beside the exp's
 // temporaries. Rows of three to five vectors pass through the scratch

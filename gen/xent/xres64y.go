@@ -14,16 +14,47 @@ import (
 )
 
 // xres64yVecs is the most vectors of a float64 row that the AVX2 resident
-// path takes (16 columns): four rows a group (xres2Rows), row i in lane i
+// path takes (40 columns): four rows a group (xres2Rows), row i in lane i
 // after the trees, as on AVX-512 (xres64.go), with AVX2's forms of the
 // load (resRowY: the tail filled with -Inf, the target's lane -Inf by
 // VPCMPEQQ and VBLENDVPD) and of the blend of s_t (resTargets'
 // immediates), and a group's losses pending until the next group's passes
-// are done (resPend). Longer rows take the short path (short.go): up to
-// 40 columns the resident code was faster still, but with ds it ran 2.4
-// times slower at 37-40 columns in some processes, depending on where the
-// stack lay (bench/TUNING.md).
-const xres64yVecs = 4
+// are done (resPend). Longer rows take the short path (short.go). (An
+// earlier run of rows of 37-40 columns 2.4 times slower in one process was
+// the binary file's placement, not the code: bench/TUNING.md.)
+const xres64yVecs = 10
+
+// xres64yScratchParts are the AVX2 float64 rows of more than
+// xres64yHeldVecs vectors, by length (first, last), one function each (see
+// rowsParts): go generate's time (bench/TUNING.md).
+var xres64yScratchParts = [][2]int{{3, 6}, {7, 8}, {9, 10}}
+
+// resScratchParts returns the float64 rows of more than the held vectors,
+// by length (first, last), one function each.
+func (r *row) resScratchParts() [][2]int {
+	if r.isa.AVX512 {
+		return xres64ScratchParts
+	}
+	return xres64yScratchParts
+}
+
+func init() {
+	for _, c := range []struct {
+		parts      [][2]int
+		held, most int
+	}{{xres64ScratchParts, xres64HeldVecs, xres64Vecs}, {xres64yScratchParts, xres64yHeldVecs, xres64yVecs}} {
+		next := c.held + 1
+		for _, fl := range c.parts {
+			if fl[0] != next || fl[1] < fl[0] {
+				panic(fmt.Sprintf("xres64: scratch parts %v do not follow on from %d", c.parts, c.held))
+			}
+			next = fl[1] + 1
+		}
+		if next != c.most+1 {
+			panic(fmt.Sprintf("xres64: scratch parts %v do not end at %d", c.parts, c.most))
+		}
+	}
+}
 
 // xres64yHeldVecs is the most vectors of a row that the group holds in
 // registers from the load to the ds store: four rows of two are eight
@@ -60,11 +91,15 @@ func xres64ScratchFor(d DType) bool { return d.Size == 8 }
 
 // res64Held says whether the group holds its rows of v vectors in
 // registers (else the scratch block).
-func (x *xentRows) res64Held(v int) bool {
-	if x.isa.AVX512 {
-		return v <= xres64HeldVecs
+func (x *xentRows) res64Held(v int) bool { return v <= x.res64HeldVecs() }
+
+// res64HeldVecs is the longest float64 row the group holds in registers,
+// in vectors.
+func (r *row) res64HeldVecs() int {
+	if r.isa.AVX512 {
+		return xres64HeldVecs
 	}
-	return v <= xres64yHeldVecs
+	return xres64yHeldVecs
 }
 
 // res64ExpChunk is the scratch rows' vectors whose exps are taken
