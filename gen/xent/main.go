@@ -812,7 +812,7 @@ func (r *row) rowsParts() []rowsPart {
 	case r.xgroupOK():
 		return []rowsPart{{kind: partResident, first: 1, last: r.resMaxVecs()}, {kind: partGroup}, {kind: partMid}, {kind: partLong}}
 	case r.xres64OK():
-		parts := []rowsPart{{kind: partResident, first: 1, last: r.res64HeldVecs()}}
+		parts := []rowsPart{{kind: partResident, first: 1, last: r.resHeldVecs()}}
 		for _, fl := range r.resScratchParts() {
 			parts = append(parts, rowsPart{kind: partScratch, first: fl[0], last: fl[1]})
 		}

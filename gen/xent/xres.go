@@ -77,9 +77,15 @@ func (r *row) resMaxVecs() int {
 
 // resHeldVecs is the longest row that the resident path holds in
 // registers, in vectors; longer ones keep their tails in the stack
-// (AVX-512, xres3.go) or are read twice (AVX2, xres2r.go).
+// (AVX-512 float32, xres3.go), are read twice (AVX2 float32, xres2r.go)
+// or pass through the scratch block (float64, xres64y.go).
 func (r *row) resHeldVecs() int {
-	if r.isa.AVX512 {
+	switch {
+	case r.d.Size == 8 && r.isa.AVX512:
+		return xres64HeldVecs
+	case r.d.Size == 8:
+		return xres64yHeldVecs
+	case r.isa.AVX512:
 		return xresHeldVecs
 	}
 	return xres2Vecs

@@ -91,16 +91,7 @@ func xres64ScratchFor(d DType) bool { return d.Size == 8 }
 
 // res64Held says whether the group holds its rows of v vectors in
 // registers (else the scratch block).
-func (x *xentRows) res64Held(v int) bool { return v <= x.res64HeldVecs() }
-
-// res64HeldVecs is the longest float64 row the group holds in registers,
-// in vectors.
-func (r *row) res64HeldVecs() int {
-	if r.isa.AVX512 {
-		return xres64HeldVecs
-	}
-	return xres64yHeldVecs
-}
+func (x *xentRows) res64Held(v int) bool { return v <= x.resHeldVecs() }
 
 // res64ExpChunk is the scratch rows' vectors whose exps are taken
 // together.
