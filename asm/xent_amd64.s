@@ -5408,6 +5408,10 @@ TEXT ·crossEntropyGradResidentF32AVX2(SB), $1960-108
 	XORQ R8, R8
 
 pfnext:
+	LEAQ 1384(SP), R8
+	ADDQ $0x3f, R8
+	ANDQ $-64, R8
+
 	// Rows of 1 vectors, the last masked: resident.
 	CMPQ    DI, $0x00000008
 	JA      d_r1skip
@@ -6980,30 +6984,27 @@ d_r2skip:
 	// Rows of 3 vectors, the last masked: resident.
 	CMPQ    DI, $0x00000018
 	JA      d_r3skip
-	MOVQ    DI, R8
-	SUBQ    $0x00000010, R8
-	SHLQ    $0x02, R8
-	NEGQ    R8
-	LEAQ    masktab<>+0(SB), R9
-	VMOVDQU 32(R9)(R8*1), Y1
 	MOVQ    DI, R9
+	SUBQ    $0x00000010, R9
 	SHLQ    $0x02, R9
-	LEAQ    (R9)(R9*2), R10
+	NEGQ    R9
+	LEAQ    masktab<>+0(SB), R10
+	VMOVDQU 32(R10)(R9*1), Y1
+	MOVQ    DI, R10
+	SHLQ    $0x02, R10
+	LEAQ    (R10)(R10*2), R11
 	MOVQ    $0x00000000, 1312(SP)
 
 d_r3groups:
 	CMPQ  SI, $0x04
 	JL    d_r3rest
-	MOVL  (BX), R8
-	ORL   4(BX), R8
-	ORL   8(BX), R8
-	ORL   12(BX), R8
-	TESTL R8, R8
+	MOVL  (BX), R9
+	ORL   4(BX), R9
+	ORL   8(BX), R9
+	ORL   12(BX), R9
+	TESTL R9, R9
 	JS    d_r3bail
-	LEAQ  (DX)(R10*1), R8
-	LEAQ  1384(SP), R11
-	ADDQ  $0x3f, R11
-	ANDQ  $-64, R11
+	LEAQ  (DX)(R11*1), R9
 
 	// s_t of each row in its lanes (solo: every lane).
 	MOVLQSX      (BX), R12
@@ -7011,12 +7012,12 @@ d_r3groups:
 	VBROADCASTSS (R12), Y2
 	MOVLQSX      4(BX), R12
 	LEAQ         (DX)(R12*4), R12
-	VBROADCASTSS (R12)(R9*1), Y3
+	VBROADCASTSS (R12)(R10*1), Y3
 	MOVLQSX      8(BX), R12
 	LEAQ         (DX)(R12*4), R12
-	VBROADCASTSS (R12)(R9*2), Y4
+	VBROADCASTSS (R12)(R10*2), Y4
 	MOVLQSX      12(BX), R12
-	LEAQ         (R8)(R12*4), R12
+	LEAQ         (R9)(R12*4), R12
 	VBROADCASTSS (R12), Y5
 	VBLENDPS     $0xcc, Y3, Y2, Y2
 	VBLENDPS     $0xcc, Y5, Y4, Y4
@@ -7027,69 +7028,69 @@ d_r3groups:
 	VMOVUPS      (DX), Y4
 	VPCMPEQD     xres2_cols0<>+0(SB), Y3, Y5
 	VBLENDVPS    Y5, pool<>+0(SB), Y4, Y4
-	VMOVUPS      Y4, (R11)
+	VMOVUPS      Y4, (R8)
 	VMOVUPS      32(DX), Y5
 	VPCMPEQD     xres2_cols1<>+0(SB), Y3, Y6
 	VBLENDVPS    Y6, pool<>+0(SB), Y5, Y5
-	VMOVUPS      Y5, 32(R11)
+	VMOVUPS      Y5, 32(R8)
 	VMAXPS       Y5, Y4, Y4
 	VMASKMOVPS   64(DX), Y1, Y5
 	VMOVUPS      pool<>+0(SB), Y6
 	VBLENDVPS    Y1, Y5, Y6, Y5
 	VPCMPEQD     xres2_cols2<>+0(SB), Y3, Y3
 	VBLENDVPS    Y3, pool<>+0(SB), Y5, Y5
-	VMOVUPS      Y5, 64(R11)
+	VMOVUPS      Y5, 64(R8)
 	VMAXPS       Y5, Y4, Y3
 	VPBROADCASTD 4(BX), Y4
-	VMOVUPS      (DX)(R9*1), Y5
+	VMOVUPS      (DX)(R10*1), Y5
 	VPCMPEQD     xres2_cols0<>+0(SB), Y4, Y6
 	VBLENDVPS    Y6, pool<>+0(SB), Y5, Y5
-	VMOVUPS      Y5, 96(R11)
-	VMOVUPS      32(DX)(R9*1), Y6
+	VMOVUPS      Y5, 96(R8)
+	VMOVUPS      32(DX)(R10*1), Y6
 	VPCMPEQD     xres2_cols1<>+0(SB), Y4, Y7
 	VBLENDVPS    Y7, pool<>+0(SB), Y6, Y6
-	VMOVUPS      Y6, 128(R11)
+	VMOVUPS      Y6, 128(R8)
 	VMAXPS       Y6, Y5, Y5
-	VMASKMOVPS   64(DX)(R9*1), Y1, Y6
+	VMASKMOVPS   64(DX)(R10*1), Y1, Y6
 	VMOVUPS      pool<>+0(SB), Y7
 	VBLENDVPS    Y1, Y6, Y7, Y6
 	VPCMPEQD     xres2_cols2<>+0(SB), Y4, Y4
 	VBLENDVPS    Y4, pool<>+0(SB), Y6, Y6
-	VMOVUPS      Y6, 160(R11)
+	VMOVUPS      Y6, 160(R8)
 	VMAXPS       Y6, Y5, Y4
 	VPBROADCASTD 8(BX), Y5
-	VMOVUPS      (DX)(R9*2), Y6
+	VMOVUPS      (DX)(R10*2), Y6
 	VPCMPEQD     xres2_cols0<>+0(SB), Y5, Y7
 	VBLENDVPS    Y7, pool<>+0(SB), Y6, Y6
-	VMOVUPS      Y6, 192(R11)
-	VMOVUPS      32(DX)(R9*2), Y7
+	VMOVUPS      Y6, 192(R8)
+	VMOVUPS      32(DX)(R10*2), Y7
 	VPCMPEQD     xres2_cols1<>+0(SB), Y5, Y8
 	VBLENDVPS    Y8, pool<>+0(SB), Y7, Y7
-	VMOVUPS      Y7, 224(R11)
+	VMOVUPS      Y7, 224(R8)
 	VMAXPS       Y7, Y6, Y6
-	VMASKMOVPS   64(DX)(R9*2), Y1, Y7
+	VMASKMOVPS   64(DX)(R10*2), Y1, Y7
 	VMOVUPS      pool<>+0(SB), Y8
 	VBLENDVPS    Y1, Y7, Y8, Y7
 	VPCMPEQD     xres2_cols2<>+0(SB), Y5, Y5
 	VBLENDVPS    Y5, pool<>+0(SB), Y7, Y7
-	VMOVUPS      Y7, 256(R11)
+	VMOVUPS      Y7, 256(R8)
 	VMAXPS       Y7, Y6, Y5
 	VPBROADCASTD 12(BX), Y6
-	VMOVUPS      (R8), Y7
+	VMOVUPS      (R9), Y7
 	VPCMPEQD     xres2_cols0<>+0(SB), Y6, Y8
 	VBLENDVPS    Y8, pool<>+0(SB), Y7, Y7
-	VMOVUPS      Y7, 288(R11)
-	VMOVUPS      32(R8), Y8
+	VMOVUPS      Y7, 288(R8)
+	VMOVUPS      32(R9), Y8
 	VPCMPEQD     xres2_cols1<>+0(SB), Y6, Y9
 	VBLENDVPS    Y9, pool<>+0(SB), Y8, Y8
-	VMOVUPS      Y8, 320(R11)
+	VMOVUPS      Y8, 320(R8)
 	VMAXPS       Y8, Y7, Y7
-	VMASKMOVPS   64(R8), Y1, Y8
+	VMASKMOVPS   64(R9), Y1, Y8
 	VMOVUPS      pool<>+0(SB), Y9
 	VBLENDVPS    Y1, Y8, Y9, Y8
 	VPCMPEQD     xres2_cols2<>+0(SB), Y6, Y6
 	VBLENDVPS    Y6, pool<>+0(SB), Y8, Y8
-	VMOVUPS      Y8, 352(R11)
+	VMOVUPS      Y8, 352(R8)
 	VMAXPS       Y8, Y7, Y6
 
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -7158,7 +7159,7 @@ d_r3groups:
 	// Exp pass: the rows as the max pass left them, e = exp(s - max) (the target's lanes: 0).
 	VMOVDQU pool<>+256(SB), Y2
 	VPERMPS Y4, Y2, Y2
-	VMOVUPS (R11), Y5
+	VMOVUPS (R8), Y5
 	VSUBPS  Y2, Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -7179,8 +7180,8 @@ d_r3groups:
 	VPADDD      Y7, Y8, Y8
 	VMULPS      Y8, Y9, Y5
 	VANDPS      Y6, Y5, Y5
-	VMOVUPS     Y5, (R11)
-	VMOVUPS     32(R11), Y6
+	VMOVUPS     Y5, (R8)
+	VMOVUPS     32(R8), Y6
 	VSUBPS      Y2, Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -7201,13 +7202,13 @@ d_r3groups:
 	VPADDD       Y8, Y9, Y9
 	VMULPS       Y9, Y10, Y6
 	VANDPS       Y7, Y6, Y6
-	VMOVUPS      Y6, 32(R11)
+	VMOVUPS      Y6, 32(R8)
 	VADDPS       Y6, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y6, Y5, Y5
-	VMOVUPS      64(R11), Y6
+	VMOVUPS      64(R8), Y6
 	VSUBPS       Y2, Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -7228,7 +7229,7 @@ d_r3groups:
 	VPADDD       Y7, Y8, Y8
 	VMULPS       Y8, Y9, Y6
 	VANDPS       Y2, Y6, Y6
-	VMOVUPS      Y6, 64(R11)
+	VMOVUPS      Y6, 64(R8)
 	VEXTRACTF128 $0x01, Y6, X2
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X6, Y6
@@ -7236,7 +7237,7 @@ d_r3groups:
 	VADDPD       Y6, Y5, Y5
 	VMOVDQU      pool<>+384(SB), Y2
 	VPERMPS      Y4, Y2, Y2
-	VMOVUPS      96(R11), Y6
+	VMOVUPS      96(R8), Y6
 	VSUBPS       Y2, Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -7257,8 +7258,8 @@ d_r3groups:
 	VPADDD      Y8, Y9, Y9
 	VMULPS      Y9, Y10, Y6
 	VANDPS      Y7, Y6, Y6
-	VMOVUPS     Y6, 96(R11)
-	VMOVUPS     128(R11), Y7
+	VMOVUPS     Y6, 96(R8)
+	VMOVUPS     128(R8), Y7
 	VSUBPS      Y2, Y7, Y7
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -7279,13 +7280,13 @@ d_r3groups:
 	VPADDD       Y9, Y10, Y10
 	VMULPS       Y10, Y11, Y7
 	VANDPS       Y8, Y7, Y7
-	VMOVUPS      Y7, 128(R11)
+	VMOVUPS      Y7, 128(R8)
 	VADDPS       Y7, Y6, Y6
 	VEXTRACTF128 $0x01, Y6, X7
 	VCVTPS2PD    X7, Y7
 	VCVTPS2PD    X6, Y6
 	VADDPD       Y7, Y6, Y6
-	VMOVUPS      160(R11), Y7
+	VMOVUPS      160(R8), Y7
 	VSUBPS       Y2, Y7, Y7
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -7306,7 +7307,7 @@ d_r3groups:
 	VPADDD       Y8, Y9, Y9
 	VMULPS       Y9, Y10, Y7
 	VANDPS       Y2, Y7, Y7
-	VMOVUPS      Y7, 160(R11)
+	VMOVUPS      Y7, 160(R8)
 	VEXTRACTF128 $0x01, Y7, X2
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X7, Y7
@@ -7314,7 +7315,7 @@ d_r3groups:
 	VADDPD       Y7, Y6, Y6
 	VMOVDQU      pool<>+512(SB), Y2
 	VPERMPS      Y4, Y2, Y2
-	VMOVUPS      192(R11), Y7
+	VMOVUPS      192(R8), Y7
 	VSUBPS       Y2, Y7, Y7
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -7335,8 +7336,8 @@ d_r3groups:
 	VPADDD      Y9, Y10, Y10
 	VMULPS      Y10, Y11, Y7
 	VANDPS      Y8, Y7, Y7
-	VMOVUPS     Y7, 192(R11)
-	VMOVUPS     224(R11), Y8
+	VMOVUPS     Y7, 192(R8)
+	VMOVUPS     224(R8), Y8
 	VSUBPS      Y2, Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -7357,13 +7358,13 @@ d_r3groups:
 	VPADDD       Y10, Y11, Y11
 	VMULPS       Y11, Y12, Y8
 	VANDPS       Y9, Y8, Y8
-	VMOVUPS      Y8, 224(R11)
+	VMOVUPS      Y8, 224(R8)
 	VADDPS       Y8, Y7, Y7
 	VEXTRACTF128 $0x01, Y7, X8
 	VCVTPS2PD    X8, Y8
 	VCVTPS2PD    X7, Y7
 	VADDPD       Y8, Y7, Y7
-	VMOVUPS      256(R11), Y8
+	VMOVUPS      256(R8), Y8
 	VSUBPS       Y2, Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -7384,7 +7385,7 @@ d_r3groups:
 	VPADDD       Y9, Y10, Y10
 	VMULPS       Y10, Y11, Y8
 	VANDPS       Y2, Y8, Y8
-	VMOVUPS      Y8, 256(R11)
+	VMOVUPS      Y8, 256(R8)
 	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X8, Y8
@@ -7392,7 +7393,7 @@ d_r3groups:
 	VADDPD       Y8, Y7, Y7
 	VMOVDQU      pool<>+640(SB), Y2
 	VPERMPS      Y4, Y2, Y2
-	VMOVUPS      288(R11), Y4
+	VMOVUPS      288(R8), Y4
 	VSUBPS       Y2, Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -7413,8 +7414,8 @@ d_r3groups:
 	VPADDD      Y9, Y10, Y10
 	VMULPS      Y10, Y11, Y4
 	VANDPS      Y8, Y4, Y4
-	VMOVUPS     Y4, 288(R11)
-	VMOVUPS     320(R11), Y8
+	VMOVUPS     Y4, 288(R8)
+	VMOVUPS     320(R8), Y8
 	VSUBPS      Y2, Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -7435,13 +7436,13 @@ d_r3groups:
 	VPADDD       Y10, Y11, Y11
 	VMULPS       Y11, Y12, Y8
 	VANDPS       Y9, Y8, Y8
-	VMOVUPS      Y8, 320(R11)
+	VMOVUPS      Y8, 320(R8)
 	VADDPS       Y8, Y4, Y4
 	VEXTRACTF128 $0x01, Y4, X8
 	VCVTPS2PD    X8, Y8
 	VCVTPS2PD    X4, Y4
 	VADDPD       Y8, Y4, Y4
-	VMOVUPS      352(R11), Y8
+	VMOVUPS      352(R8), Y8
 	VSUBPS       Y2, Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -7462,7 +7463,7 @@ d_r3groups:
 	VPADDD       Y3, Y9, Y9
 	VMULPS       Y9, Y10, Y8
 	VANDPS       Y2, Y8, Y8
-	VMOVUPS      Y8, 352(R11)
+	VMOVUPS      Y8, 352(R8)
 	VEXTRACTF128 $0x01, Y8, X2
 	VCVTPS2PD    X2, Y2
 	VCVTPS2PD    X8, Y3
@@ -7568,72 +7569,69 @@ d_r3gnopend:
 	VCVTPD2PSY   Y3, X2
 	VMOVUPD      X2, 1080(SP)
 	VMOVUPS      X5, 1096(SP)
-	LEAQ         1384(SP), R11
-	ADDQ         $0x3f, R11
-	ANDQ         $-64, R11
 
 	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
-	LEAQ         (CX)(R10*1), R8
+	LEAQ         (CX)(R11*1), R9
 	VBROADCASTSS 1096(SP), Y2
-	VMOVUPS      (R11), Y3
+	VMOVUPS      (R8), Y3
 	VMULPS       Y2, Y3, Y3
 	VMOVUPS      Y3, (CX)
-	VMOVUPS      32(R11), Y3
+	VMOVUPS      32(R8), Y3
 	VMULPS       Y2, Y3, Y3
 	VMOVUPS      Y3, 32(CX)
-	VMOVUPS      64(R11), Y3
+	VMOVUPS      64(R8), Y3
 	VMULPS       Y2, Y3, Y3
 	VMASKMOVPS   Y3, Y1, 64(CX)
 	VBROADCASTSS 1100(SP), Y2
-	VMOVUPS      96(R11), Y3
+	VMOVUPS      96(R8), Y3
 	VMULPS       Y2, Y3, Y3
-	VMOVUPS      Y3, (CX)(R9*1)
-	VMOVUPS      128(R11), Y3
+	VMOVUPS      Y3, (CX)(R10*1)
+	VMOVUPS      128(R8), Y3
 	VMULPS       Y2, Y3, Y3
-	VMOVUPS      Y3, 32(CX)(R9*1)
-	VMOVUPS      160(R11), Y3
+	VMOVUPS      Y3, 32(CX)(R10*1)
+	VMOVUPS      160(R8), Y3
 	VMULPS       Y2, Y3, Y3
-	VMASKMOVPS   Y3, Y1, 64(CX)(R9*1)
+	VMASKMOVPS   Y3, Y1, 64(CX)(R10*1)
 	VBROADCASTSS 1104(SP), Y2
-	VMOVUPS      192(R11), Y3
+	VMOVUPS      192(R8), Y3
 	VMULPS       Y2, Y3, Y3
-	VMOVUPS      Y3, (CX)(R9*2)
-	VMOVUPS      224(R11), Y3
+	VMOVUPS      Y3, (CX)(R10*2)
+	VMOVUPS      224(R8), Y3
 	VMULPS       Y2, Y3, Y3
-	VMOVUPS      Y3, 32(CX)(R9*2)
-	VMOVUPS      256(R11), Y3
+	VMOVUPS      Y3, 32(CX)(R10*2)
+	VMOVUPS      256(R8), Y3
 	VMULPS       Y2, Y3, Y3
-	VMASKMOVPS   Y3, Y1, 64(CX)(R9*2)
+	VMASKMOVPS   Y3, Y1, 64(CX)(R10*2)
 	VBROADCASTSS 1108(SP), Y2
-	VMOVUPS      288(R11), Y3
+	VMOVUPS      288(R8), Y3
 	VMULPS       Y2, Y3, Y3
-	VMOVUPS      Y3, (R8)
-	VMOVUPS      320(R11), Y3
+	VMOVUPS      Y3, (R9)
+	VMOVUPS      320(R8), Y3
 	VMULPS       Y2, Y3, Y3
-	VMOVUPS      Y3, 32(R8)
-	VMOVUPS      352(R11), Y3
+	VMOVUPS      Y3, 32(R9)
+	VMOVUPS      352(R8), Y3
 	VMULPS       Y2, Y3, Y3
-	VMASKMOVPS   Y3, Y1, 64(R8)
+	VMASKMOVPS   Y3, Y1, 64(R9)
 
 	// ds at each target: minus the other entries' share.
-	LEAQ    (CX), R11
-	MOVLQSX (BX), R12
-	MOVL    1080(SP), R13
-	MOVL    R13, (R11)(R12*4)
-	LEAQ    (CX)(R9*1), R11
-	MOVLQSX 4(BX), R12
-	MOVL    1084(SP), R13
-	MOVL    R13, (R11)(R12*4)
-	LEAQ    (CX)(R9*2), R11
-	MOVLQSX 8(BX), R12
-	MOVL    1088(SP), R13
-	MOVL    R13, (R11)(R12*4)
-	LEAQ    (R8), R8
-	MOVLQSX 12(BX), R11
-	MOVL    1092(SP), R12
-	MOVL    R12, (R8)(R11*4)
-	LEAQ    (DX)(R9*4), DX
-	LEAQ    (CX)(R9*4), CX
+	LEAQ    (CX), R12
+	MOVLQSX (BX), R13
+	MOVL    1080(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (CX)(R10*1), R12
+	MOVLQSX 4(BX), R13
+	MOVL    1084(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (CX)(R10*2), R12
+	MOVLQSX 8(BX), R13
+	MOVL    1088(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (R9), R9
+	MOVLQSX 12(BX), R12
+	MOVL    1092(SP), R13
+	MOVL    R13, (R9)(R12*4)
+	LEAQ    (DX)(R10*4), DX
+	LEAQ    (CX)(R10*4), CX
 	ADDQ    $0x00000010, AX
 	ADDQ    $0x00000010, BX
 	SUBQ    $0x04, SI
@@ -7722,16 +7720,13 @@ d_r3solo:
 	JMP   d_r3groups
 
 d_r3one:
-	MOVLQSX (BX), R8
-	TESTQ   R8, R8
+	MOVLQSX (BX), R9
+	TESTQ   R9, R9
 	JS      d_r3oignored
-	LEAQ    1384(SP), R8
-	ADDQ    $0x3f, R8
-	ANDQ    $-64, R8
 
 	// s_t of each row in its lanes (solo: every lane).
-	MOVLQSX      (BX), R11
-	VBROADCASTSS (DX)(R11*4), Y2
+	MOVLQSX      (BX), R9
+	VBROADCASTSS (DX)(R9*4), Y2
 
 	// The others' max, each target's lane -Inf.
 	VPBROADCASTD (BX), Y3
@@ -7978,9 +7973,6 @@ d_r3one:
 	VXORPD       pool<>+3968(SB), Y2, Y2
 	VCVTPD2PSY   Y2, X2
 	VMOVUPD      X2, 1080(SP)
-	LEAQ         1384(SP), R8
-	ADDQ         $0x3f, R8
-	ANDQ         $-64, R8
 
 	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
 	VBROADCASTSS X5, Y2
@@ -7995,10 +7987,10 @@ d_r3one:
 	VMASKMOVPS   Y3, Y1, 64(CX)
 
 	// ds at each target: minus the other entries' share.
-	LEAQ    (CX), R8
-	MOVLQSX (BX), R11
-	MOVL    1080(SP), R12
-	MOVL    R12, (R8)(R11*4)
+	LEAQ    (CX), R9
+	MOVLQSX (BX), R12
+	MOVL    1080(SP), R13
+	MOVL    R13, (R9)(R12*4)
 
 d_r3onext:
 	LEAQ (DX)(DI*4), DX
@@ -8011,33 +8003,33 @@ d_r3onext:
 
 d_r3oignored:
 	MOVL   $0x00000000, (AX)
-	MOVQ   DI, R8
-	MOVQ   CX, R11
+	MOVQ   DI, R9
+	MOVQ   CX, R12
 	VXORPS Y2, Y2, Y2
 
 d_r3ozero_loop:
-	CMPQ    R8, $0x00000020
+	CMPQ    R9, $0x00000020
 	JL      d_r3ozero_one
-	VMOVUPS Y2, (R11)
-	VMOVUPS Y2, 32(R11)
-	VMOVUPS Y2, 64(R11)
-	VMOVUPS Y2, 96(R11)
-	ADDQ    $0x00000080, R11
-	SUBQ    $0x00000020, R8
+	VMOVUPS Y2, (R12)
+	VMOVUPS Y2, 32(R12)
+	VMOVUPS Y2, 64(R12)
+	VMOVUPS Y2, 96(R12)
+	ADDQ    $0x00000080, R12
+	SUBQ    $0x00000020, R9
 	JMP     d_r3ozero_loop
 
 d_r3ozero_one:
-	CMPQ    R8, $0x00000008
+	CMPQ    R9, $0x00000008
 	JL      d_r3ozero_tail
-	VMOVUPS Y2, (R11)
-	ADDQ    $0x00000020, R11
-	SUBQ    $0x00000008, R8
+	VMOVUPS Y2, (R12)
+	ADDQ    $0x00000020, R12
+	SUBQ    $0x00000008, R9
 	JMP     d_r3ozero_one
 
 d_r3ozero_tail:
-	TESTQ      R8, R8
+	TESTQ      R9, R9
 	JE         d_r3ozero_done
-	VMASKMOVPS Y2, Y0, (R11)
+	VMASKMOVPS Y2, Y0, (R12)
 
 d_r3ozero_done:
 	JMP d_r3onext
@@ -8051,30 +8043,27 @@ d_r3skip:
 	// Rows of 4 vectors, the last masked: resident.
 	CMPQ    DI, $0x00000020
 	JA      d_r4skip
-	MOVQ    DI, R8
-	SUBQ    $0x00000018, R8
-	SHLQ    $0x02, R8
-	NEGQ    R8
-	LEAQ    masktab<>+0(SB), R9
-	VMOVDQU 32(R9)(R8*1), Y1
 	MOVQ    DI, R9
+	SUBQ    $0x00000018, R9
 	SHLQ    $0x02, R9
-	LEAQ    (R9)(R9*2), R10
+	NEGQ    R9
+	LEAQ    masktab<>+0(SB), R10
+	VMOVDQU 32(R10)(R9*1), Y1
+	MOVQ    DI, R10
+	SHLQ    $0x02, R10
+	LEAQ    (R10)(R10*2), R11
 	MOVQ    $0x00000000, 1312(SP)
 
 d_r4groups:
 	CMPQ  SI, $0x04
 	JL    d_r4rest
-	MOVL  (BX), R8
-	ORL   4(BX), R8
-	ORL   8(BX), R8
-	ORL   12(BX), R8
-	TESTL R8, R8
+	MOVL  (BX), R9
+	ORL   4(BX), R9
+	ORL   8(BX), R9
+	ORL   12(BX), R9
+	TESTL R9, R9
 	JS    d_r4bail
-	LEAQ  (DX)(R10*1), R8
-	LEAQ  1384(SP), R11
-	ADDQ  $0x3f, R11
-	ANDQ  $-64, R11
+	LEAQ  (DX)(R11*1), R9
 
 	// s_t of each row in its lanes (solo: every lane).
 	MOVLQSX      (BX), R12
@@ -8082,12 +8071,12 @@ d_r4groups:
 	VBROADCASTSS (R12), Y2
 	MOVLQSX      4(BX), R12
 	LEAQ         (DX)(R12*4), R12
-	VBROADCASTSS (R12)(R9*1), Y3
+	VBROADCASTSS (R12)(R10*1), Y3
 	MOVLQSX      8(BX), R12
 	LEAQ         (DX)(R12*4), R12
-	VBROADCASTSS (R12)(R9*2), Y4
+	VBROADCASTSS (R12)(R10*2), Y4
 	MOVLQSX      12(BX), R12
-	LEAQ         (R8)(R12*4), R12
+	LEAQ         (R9)(R12*4), R12
 	VBROADCASTSS (R12), Y5
 	VBLENDPS     $0xcc, Y3, Y2, Y2
 	VBLENDPS     $0xcc, Y5, Y4, Y4
@@ -8098,89 +8087,89 @@ d_r4groups:
 	VMOVUPS      (DX), Y4
 	VPCMPEQD     xres2_cols0<>+0(SB), Y3, Y5
 	VBLENDVPS    Y5, pool<>+0(SB), Y4, Y4
-	VMOVUPS      Y4, (R11)
+	VMOVUPS      Y4, (R8)
 	VMOVUPS      32(DX), Y5
 	VPCMPEQD     xres2_cols1<>+0(SB), Y3, Y6
 	VBLENDVPS    Y6, pool<>+0(SB), Y5, Y5
-	VMOVUPS      Y5, 32(R11)
+	VMOVUPS      Y5, 32(R8)
 	VMAXPS       Y5, Y4, Y4
 	VMOVUPS      64(DX), Y5
 	VPCMPEQD     xres2_cols2<>+0(SB), Y3, Y6
 	VBLENDVPS    Y6, pool<>+0(SB), Y5, Y5
-	VMOVUPS      Y5, 64(R11)
+	VMOVUPS      Y5, 64(R8)
 	VMAXPS       Y5, Y4, Y4
 	VMASKMOVPS   96(DX), Y1, Y5
 	VMOVUPS      pool<>+0(SB), Y6
 	VBLENDVPS    Y1, Y5, Y6, Y5
 	VPCMPEQD     xres2_cols3<>+0(SB), Y3, Y3
 	VBLENDVPS    Y3, pool<>+0(SB), Y5, Y5
-	VMOVUPS      Y5, 96(R11)
+	VMOVUPS      Y5, 96(R8)
 	VMAXPS       Y5, Y4, Y3
 	VPBROADCASTD 4(BX), Y4
-	VMOVUPS      (DX)(R9*1), Y5
+	VMOVUPS      (DX)(R10*1), Y5
 	VPCMPEQD     xres2_cols0<>+0(SB), Y4, Y6
 	VBLENDVPS    Y6, pool<>+0(SB), Y5, Y5
-	VMOVUPS      Y5, 128(R11)
-	VMOVUPS      32(DX)(R9*1), Y6
+	VMOVUPS      Y5, 128(R8)
+	VMOVUPS      32(DX)(R10*1), Y6
 	VPCMPEQD     xres2_cols1<>+0(SB), Y4, Y7
 	VBLENDVPS    Y7, pool<>+0(SB), Y6, Y6
-	VMOVUPS      Y6, 160(R11)
+	VMOVUPS      Y6, 160(R8)
 	VMAXPS       Y6, Y5, Y5
-	VMOVUPS      64(DX)(R9*1), Y6
+	VMOVUPS      64(DX)(R10*1), Y6
 	VPCMPEQD     xres2_cols2<>+0(SB), Y4, Y7
 	VBLENDVPS    Y7, pool<>+0(SB), Y6, Y6
-	VMOVUPS      Y6, 192(R11)
+	VMOVUPS      Y6, 192(R8)
 	VMAXPS       Y6, Y5, Y5
-	VMASKMOVPS   96(DX)(R9*1), Y1, Y6
+	VMASKMOVPS   96(DX)(R10*1), Y1, Y6
 	VMOVUPS      pool<>+0(SB), Y7
 	VBLENDVPS    Y1, Y6, Y7, Y6
 	VPCMPEQD     xres2_cols3<>+0(SB), Y4, Y4
 	VBLENDVPS    Y4, pool<>+0(SB), Y6, Y6
-	VMOVUPS      Y6, 224(R11)
+	VMOVUPS      Y6, 224(R8)
 	VMAXPS       Y6, Y5, Y4
 	VPBROADCASTD 8(BX), Y5
-	VMOVUPS      (DX)(R9*2), Y6
+	VMOVUPS      (DX)(R10*2), Y6
 	VPCMPEQD     xres2_cols0<>+0(SB), Y5, Y7
 	VBLENDVPS    Y7, pool<>+0(SB), Y6, Y6
-	VMOVUPS      Y6, 256(R11)
-	VMOVUPS      32(DX)(R9*2), Y7
+	VMOVUPS      Y6, 256(R8)
+	VMOVUPS      32(DX)(R10*2), Y7
 	VPCMPEQD     xres2_cols1<>+0(SB), Y5, Y8
 	VBLENDVPS    Y8, pool<>+0(SB), Y7, Y7
-	VMOVUPS      Y7, 288(R11)
+	VMOVUPS      Y7, 288(R8)
 	VMAXPS       Y7, Y6, Y6
-	VMOVUPS      64(DX)(R9*2), Y7
+	VMOVUPS      64(DX)(R10*2), Y7
 	VPCMPEQD     xres2_cols2<>+0(SB), Y5, Y8
 	VBLENDVPS    Y8, pool<>+0(SB), Y7, Y7
-	VMOVUPS      Y7, 320(R11)
+	VMOVUPS      Y7, 320(R8)
 	VMAXPS       Y7, Y6, Y6
-	VMASKMOVPS   96(DX)(R9*2), Y1, Y7
+	VMASKMOVPS   96(DX)(R10*2), Y1, Y7
 	VMOVUPS      pool<>+0(SB), Y8
 	VBLENDVPS    Y1, Y7, Y8, Y7
 	VPCMPEQD     xres2_cols3<>+0(SB), Y5, Y5
 	VBLENDVPS    Y5, pool<>+0(SB), Y7, Y7
-	VMOVUPS      Y7, 352(R11)
+	VMOVUPS      Y7, 352(R8)
 	VMAXPS       Y7, Y6, Y5
 	VPBROADCASTD 12(BX), Y6
-	VMOVUPS      (R8), Y7
+	VMOVUPS      (R9), Y7
 	VPCMPEQD     xres2_cols0<>+0(SB), Y6, Y8
 	VBLENDVPS    Y8, pool<>+0(SB), Y7, Y7
-	VMOVUPS      Y7, 384(R11)
-	VMOVUPS      32(R8), Y8
+	VMOVUPS      Y7, 384(R8)
+	VMOVUPS      32(R9), Y8
 	VPCMPEQD     xres2_cols1<>+0(SB), Y6, Y9
 	VBLENDVPS    Y9, pool<>+0(SB), Y8, Y8
-	VMOVUPS      Y8, 416(R11)
+	VMOVUPS      Y8, 416(R8)
 	VMAXPS       Y8, Y7, Y7
-	VMOVUPS      64(R8), Y8
+	VMOVUPS      64(R9), Y8
 	VPCMPEQD     xres2_cols2<>+0(SB), Y6, Y9
 	VBLENDVPS    Y9, pool<>+0(SB), Y8, Y8
-	VMOVUPS      Y8, 448(R11)
+	VMOVUPS      Y8, 448(R8)
 	VMAXPS       Y8, Y7, Y7
-	VMASKMOVPS   96(R8), Y1, Y8
+	VMASKMOVPS   96(R9), Y1, Y8
 	VMOVUPS      pool<>+0(SB), Y9
 	VBLENDVPS    Y1, Y8, Y9, Y8
 	VPCMPEQD     xres2_cols3<>+0(SB), Y6, Y6
 	VBLENDVPS    Y6, pool<>+0(SB), Y8, Y8
-	VMOVUPS      Y8, 480(R11)
+	VMOVUPS      Y8, 480(R8)
 	VMAXPS       Y8, Y7, Y6
 
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -8249,7 +8238,7 @@ d_r4groups:
 	// Exp pass: the rows as the max pass left them, e = exp(s - max) (the target's lanes: 0).
 	VMOVDQU pool<>+256(SB), Y2
 	VPERMPS Y4, Y2, Y2
-	VMOVUPS (R11), Y5
+	VMOVUPS (R8), Y5
 	VSUBPS  Y2, Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -8270,8 +8259,8 @@ d_r4groups:
 	VPADDD      Y7, Y8, Y8
 	VMULPS      Y8, Y9, Y5
 	VANDPS      Y6, Y5, Y5
-	VMOVUPS     Y5, (R11)
-	VMOVUPS     32(R11), Y6
+	VMOVUPS     Y5, (R8)
+	VMOVUPS     32(R8), Y6
 	VSUBPS      Y2, Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -8292,13 +8281,13 @@ d_r4groups:
 	VPADDD       Y8, Y9, Y9
 	VMULPS       Y9, Y10, Y6
 	VANDPS       Y7, Y6, Y6
-	VMOVUPS      Y6, 32(R11)
+	VMOVUPS      Y6, 32(R8)
 	VADDPS       Y6, Y5, Y5
 	VEXTRACTF128 $0x01, Y5, X6
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y6, Y5, Y5
-	VMOVUPS      64(R11), Y6
+	VMOVUPS      64(R8), Y6
 	VSUBPS       Y2, Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -8319,8 +8308,8 @@ d_r4groups:
 	VPADDD      Y8, Y9, Y9
 	VMULPS      Y9, Y10, Y6
 	VANDPS      Y7, Y6, Y6
-	VMOVUPS     Y6, 64(R11)
-	VMOVUPS     96(R11), Y7
+	VMOVUPS     Y6, 64(R8)
+	VMOVUPS     96(R8), Y7
 	VSUBPS      Y2, Y7, Y7
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -8341,7 +8330,7 @@ d_r4groups:
 	VPADDD       Y8, Y9, Y9
 	VMULPS       Y9, Y10, Y7
 	VANDPS       Y2, Y7, Y7
-	VMOVUPS      Y7, 96(R11)
+	VMOVUPS      Y7, 96(R8)
 	VADDPS       Y7, Y6, Y2
 	VEXTRACTF128 $0x01, Y2, X6
 	VCVTPS2PD    X6, Y6
@@ -8350,7 +8339,7 @@ d_r4groups:
 	VADDPD       Y2, Y5, Y5
 	VMOVDQU      pool<>+384(SB), Y2
 	VPERMPS      Y4, Y2, Y2
-	VMOVUPS      128(R11), Y6
+	VMOVUPS      128(R8), Y6
 	VSUBPS       Y2, Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -8371,8 +8360,8 @@ d_r4groups:
 	VPADDD      Y8, Y9, Y9
 	VMULPS      Y9, Y10, Y6
 	VANDPS      Y7, Y6, Y6
-	VMOVUPS     Y6, 128(R11)
-	VMOVUPS     160(R11), Y7
+	VMOVUPS     Y6, 128(R8)
+	VMOVUPS     160(R8), Y7
 	VSUBPS      Y2, Y7, Y7
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -8393,13 +8382,13 @@ d_r4groups:
 	VPADDD       Y9, Y10, Y10
 	VMULPS       Y10, Y11, Y7
 	VANDPS       Y8, Y7, Y7
-	VMOVUPS      Y7, 160(R11)
+	VMOVUPS      Y7, 160(R8)
 	VADDPS       Y7, Y6, Y6
 	VEXTRACTF128 $0x01, Y6, X7
 	VCVTPS2PD    X7, Y7
 	VCVTPS2PD    X6, Y6
 	VADDPD       Y7, Y6, Y6
-	VMOVUPS      192(R11), Y7
+	VMOVUPS      192(R8), Y7
 	VSUBPS       Y2, Y7, Y7
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -8420,8 +8409,8 @@ d_r4groups:
 	VPADDD      Y9, Y10, Y10
 	VMULPS      Y10, Y11, Y7
 	VANDPS      Y8, Y7, Y7
-	VMOVUPS     Y7, 192(R11)
-	VMOVUPS     224(R11), Y8
+	VMOVUPS     Y7, 192(R8)
+	VMOVUPS     224(R8), Y8
 	VSUBPS      Y2, Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -8442,7 +8431,7 @@ d_r4groups:
 	VPADDD       Y9, Y10, Y10
 	VMULPS       Y10, Y11, Y8
 	VANDPS       Y2, Y8, Y8
-	VMOVUPS      Y8, 224(R11)
+	VMOVUPS      Y8, 224(R8)
 	VADDPS       Y8, Y7, Y2
 	VEXTRACTF128 $0x01, Y2, X7
 	VCVTPS2PD    X7, Y7
@@ -8451,7 +8440,7 @@ d_r4groups:
 	VADDPD       Y2, Y6, Y6
 	VMOVDQU      pool<>+512(SB), Y2
 	VPERMPS      Y4, Y2, Y2
-	VMOVUPS      256(R11), Y7
+	VMOVUPS      256(R8), Y7
 	VSUBPS       Y2, Y7, Y7
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -8472,8 +8461,8 @@ d_r4groups:
 	VPADDD      Y9, Y10, Y10
 	VMULPS      Y10, Y11, Y7
 	VANDPS      Y8, Y7, Y7
-	VMOVUPS     Y7, 256(R11)
-	VMOVUPS     288(R11), Y8
+	VMOVUPS     Y7, 256(R8)
+	VMOVUPS     288(R8), Y8
 	VSUBPS      Y2, Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -8494,13 +8483,13 @@ d_r4groups:
 	VPADDD       Y10, Y11, Y11
 	VMULPS       Y11, Y12, Y8
 	VANDPS       Y9, Y8, Y8
-	VMOVUPS      Y8, 288(R11)
+	VMOVUPS      Y8, 288(R8)
 	VADDPS       Y8, Y7, Y7
 	VEXTRACTF128 $0x01, Y7, X8
 	VCVTPS2PD    X8, Y8
 	VCVTPS2PD    X7, Y7
 	VADDPD       Y8, Y7, Y7
-	VMOVUPS      320(R11), Y8
+	VMOVUPS      320(R8), Y8
 	VSUBPS       Y2, Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -8521,8 +8510,8 @@ d_r4groups:
 	VPADDD      Y10, Y11, Y11
 	VMULPS      Y11, Y12, Y8
 	VANDPS      Y9, Y8, Y8
-	VMOVUPS     Y8, 320(R11)
-	VMOVUPS     352(R11), Y9
+	VMOVUPS     Y8, 320(R8)
+	VMOVUPS     352(R8), Y9
 	VSUBPS      Y2, Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -8543,7 +8532,7 @@ d_r4groups:
 	VPADDD       Y10, Y11, Y11
 	VMULPS       Y11, Y12, Y9
 	VANDPS       Y2, Y9, Y9
-	VMOVUPS      Y9, 352(R11)
+	VMOVUPS      Y9, 352(R8)
 	VADDPS       Y9, Y8, Y2
 	VEXTRACTF128 $0x01, Y2, X8
 	VCVTPS2PD    X8, Y8
@@ -8552,7 +8541,7 @@ d_r4groups:
 	VADDPD       Y2, Y7, Y7
 	VMOVDQU      pool<>+640(SB), Y2
 	VPERMPS      Y4, Y2, Y2
-	VMOVUPS      384(R11), Y4
+	VMOVUPS      384(R8), Y4
 	VSUBPS       Y2, Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -8573,8 +8562,8 @@ d_r4groups:
 	VPADDD      Y9, Y10, Y10
 	VMULPS      Y10, Y11, Y4
 	VANDPS      Y8, Y4, Y4
-	VMOVUPS     Y4, 384(R11)
-	VMOVUPS     416(R11), Y8
+	VMOVUPS     Y4, 384(R8)
+	VMOVUPS     416(R8), Y8
 	VSUBPS      Y2, Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -8595,13 +8584,13 @@ d_r4groups:
 	VPADDD       Y10, Y11, Y11
 	VMULPS       Y11, Y12, Y8
 	VANDPS       Y9, Y8, Y8
-	VMOVUPS      Y8, 416(R11)
+	VMOVUPS      Y8, 416(R8)
 	VADDPS       Y8, Y4, Y4
 	VEXTRACTF128 $0x01, Y4, X8
 	VCVTPS2PD    X8, Y8
 	VCVTPS2PD    X4, Y4
 	VADDPD       Y8, Y4, Y4
-	VMOVUPS      448(R11), Y8
+	VMOVUPS      448(R8), Y8
 	VSUBPS       Y2, Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -8622,8 +8611,8 @@ d_r4groups:
 	VPADDD      Y10, Y11, Y11
 	VMULPS      Y11, Y12, Y8
 	VANDPS      Y9, Y8, Y8
-	VMOVUPS     Y8, 448(R11)
-	VMOVUPS     480(R11), Y9
+	VMOVUPS     Y8, 448(R8)
+	VMOVUPS     480(R8), Y9
 	VSUBPS      Y2, Y9, Y9
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -8644,7 +8633,7 @@ d_r4groups:
 	VPADDD       Y3, Y10, Y10
 	VMULPS       Y10, Y11, Y9
 	VANDPS       Y2, Y9, Y9
-	VMOVUPS      Y9, 480(R11)
+	VMOVUPS      Y9, 480(R8)
 	VADDPS       Y9, Y8, Y2
 	VEXTRACTF128 $0x01, Y2, X3
 	VCVTPS2PD    X3, Y3
@@ -8751,84 +8740,81 @@ d_r4gnopend:
 	VCVTPD2PSY   Y3, X2
 	VMOVUPD      X2, 1080(SP)
 	VMOVUPS      X5, 1096(SP)
-	LEAQ         1384(SP), R11
-	ADDQ         $0x3f, R11
-	ANDQ         $-64, R11
 
 	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
-	LEAQ         (CX)(R10*1), R8
+	LEAQ         (CX)(R11*1), R9
 	VBROADCASTSS 1096(SP), Y2
-	VMOVUPS      (R11), Y3
+	VMOVUPS      (R8), Y3
 	VMULPS       Y2, Y3, Y3
 	VMOVUPS      Y3, (CX)
-	VMOVUPS      32(R11), Y3
+	VMOVUPS      32(R8), Y3
 	VMULPS       Y2, Y3, Y3
 	VMOVUPS      Y3, 32(CX)
-	VMOVUPS      64(R11), Y3
+	VMOVUPS      64(R8), Y3
 	VMULPS       Y2, Y3, Y3
 	VMOVUPS      Y3, 64(CX)
-	VMOVUPS      96(R11), Y3
+	VMOVUPS      96(R8), Y3
 	VMULPS       Y2, Y3, Y3
 	VMASKMOVPS   Y3, Y1, 96(CX)
 	VBROADCASTSS 1100(SP), Y2
-	VMOVUPS      128(R11), Y3
+	VMOVUPS      128(R8), Y3
 	VMULPS       Y2, Y3, Y3
-	VMOVUPS      Y3, (CX)(R9*1)
-	VMOVUPS      160(R11), Y3
+	VMOVUPS      Y3, (CX)(R10*1)
+	VMOVUPS      160(R8), Y3
 	VMULPS       Y2, Y3, Y3
-	VMOVUPS      Y3, 32(CX)(R9*1)
-	VMOVUPS      192(R11), Y3
+	VMOVUPS      Y3, 32(CX)(R10*1)
+	VMOVUPS      192(R8), Y3
 	VMULPS       Y2, Y3, Y3
-	VMOVUPS      Y3, 64(CX)(R9*1)
-	VMOVUPS      224(R11), Y3
+	VMOVUPS      Y3, 64(CX)(R10*1)
+	VMOVUPS      224(R8), Y3
 	VMULPS       Y2, Y3, Y3
-	VMASKMOVPS   Y3, Y1, 96(CX)(R9*1)
+	VMASKMOVPS   Y3, Y1, 96(CX)(R10*1)
 	VBROADCASTSS 1104(SP), Y2
-	VMOVUPS      256(R11), Y3
+	VMOVUPS      256(R8), Y3
 	VMULPS       Y2, Y3, Y3
-	VMOVUPS      Y3, (CX)(R9*2)
-	VMOVUPS      288(R11), Y3
+	VMOVUPS      Y3, (CX)(R10*2)
+	VMOVUPS      288(R8), Y3
 	VMULPS       Y2, Y3, Y3
-	VMOVUPS      Y3, 32(CX)(R9*2)
-	VMOVUPS      320(R11), Y3
+	VMOVUPS      Y3, 32(CX)(R10*2)
+	VMOVUPS      320(R8), Y3
 	VMULPS       Y2, Y3, Y3
-	VMOVUPS      Y3, 64(CX)(R9*2)
-	VMOVUPS      352(R11), Y3
+	VMOVUPS      Y3, 64(CX)(R10*2)
+	VMOVUPS      352(R8), Y3
 	VMULPS       Y2, Y3, Y3
-	VMASKMOVPS   Y3, Y1, 96(CX)(R9*2)
+	VMASKMOVPS   Y3, Y1, 96(CX)(R10*2)
 	VBROADCASTSS 1108(SP), Y2
-	VMOVUPS      384(R11), Y3
+	VMOVUPS      384(R8), Y3
 	VMULPS       Y2, Y3, Y3
-	VMOVUPS      Y3, (R8)
-	VMOVUPS      416(R11), Y3
+	VMOVUPS      Y3, (R9)
+	VMOVUPS      416(R8), Y3
 	VMULPS       Y2, Y3, Y3
-	VMOVUPS      Y3, 32(R8)
-	VMOVUPS      448(R11), Y3
+	VMOVUPS      Y3, 32(R9)
+	VMOVUPS      448(R8), Y3
 	VMULPS       Y2, Y3, Y3
-	VMOVUPS      Y3, 64(R8)
-	VMOVUPS      480(R11), Y3
+	VMOVUPS      Y3, 64(R9)
+	VMOVUPS      480(R8), Y3
 	VMULPS       Y2, Y3, Y3
-	VMASKMOVPS   Y3, Y1, 96(R8)
+	VMASKMOVPS   Y3, Y1, 96(R9)
 
 	// ds at each target: minus the other entries' share.
-	LEAQ    (CX), R11
-	MOVLQSX (BX), R12
-	MOVL    1080(SP), R13
-	MOVL    R13, (R11)(R12*4)
-	LEAQ    (CX)(R9*1), R11
-	MOVLQSX 4(BX), R12
-	MOVL    1084(SP), R13
-	MOVL    R13, (R11)(R12*4)
-	LEAQ    (CX)(R9*2), R11
-	MOVLQSX 8(BX), R12
-	MOVL    1088(SP), R13
-	MOVL    R13, (R11)(R12*4)
-	LEAQ    (R8), R8
-	MOVLQSX 12(BX), R11
-	MOVL    1092(SP), R12
-	MOVL    R12, (R8)(R11*4)
-	LEAQ    (DX)(R9*4), DX
-	LEAQ    (CX)(R9*4), CX
+	LEAQ    (CX), R12
+	MOVLQSX (BX), R13
+	MOVL    1080(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (CX)(R10*1), R12
+	MOVLQSX 4(BX), R13
+	MOVL    1084(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (CX)(R10*2), R12
+	MOVLQSX 8(BX), R13
+	MOVL    1088(SP), R14
+	MOVL    R14, (R12)(R13*4)
+	LEAQ    (R9), R9
+	MOVLQSX 12(BX), R12
+	MOVL    1092(SP), R13
+	MOVL    R13, (R9)(R12*4)
+	LEAQ    (DX)(R10*4), DX
+	LEAQ    (CX)(R10*4), CX
 	ADDQ    $0x00000010, AX
 	ADDQ    $0x00000010, BX
 	SUBQ    $0x04, SI
@@ -8917,16 +8903,13 @@ d_r4solo:
 	JMP   d_r4groups
 
 d_r4one:
-	MOVLQSX (BX), R8
-	TESTQ   R8, R8
+	MOVLQSX (BX), R9
+	TESTQ   R9, R9
 	JS      d_r4oignored
-	LEAQ    1384(SP), R8
-	ADDQ    $0x3f, R8
-	ANDQ    $-64, R8
 
 	// s_t of each row in its lanes (solo: every lane).
-	MOVLQSX      (BX), R11
-	VBROADCASTSS (DX)(R11*4), Y2
+	MOVLQSX      (BX), R9
+	VBROADCASTSS (DX)(R9*4), Y2
 
 	// The others' max, each target's lane -Inf.
 	VPBROADCASTD (BX), Y3
@@ -9201,9 +9184,6 @@ d_r4one:
 	VXORPD       pool<>+3968(SB), Y2, Y2
 	VCVTPD2PSY   Y2, X2
 	VMOVUPD      X2, 1080(SP)
-	LEAQ         1384(SP), R8
-	ADDQ         $0x3f, R8
-	ANDQ         $-64, R8
 
 	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
 	VBROADCASTSS X5, Y2
@@ -9221,10 +9201,10 @@ d_r4one:
 	VMASKMOVPS   Y3, Y1, 96(CX)
 
 	// ds at each target: minus the other entries' share.
-	LEAQ    (CX), R8
-	MOVLQSX (BX), R11
-	MOVL    1080(SP), R12
-	MOVL    R12, (R8)(R11*4)
+	LEAQ    (CX), R9
+	MOVLQSX (BX), R12
+	MOVL    1080(SP), R13
+	MOVL    R13, (R9)(R12*4)
 
 d_r4onext:
 	LEAQ (DX)(DI*4), DX
@@ -9237,33 +9217,33 @@ d_r4onext:
 
 d_r4oignored:
 	MOVL   $0x00000000, (AX)
-	MOVQ   DI, R8
-	MOVQ   CX, R11
+	MOVQ   DI, R9
+	MOVQ   CX, R12
 	VXORPS Y2, Y2, Y2
 
 d_r4ozero_loop:
-	CMPQ    R8, $0x00000020
+	CMPQ    R9, $0x00000020
 	JL      d_r4ozero_one
-	VMOVUPS Y2, (R11)
-	VMOVUPS Y2, 32(R11)
-	VMOVUPS Y2, 64(R11)
-	VMOVUPS Y2, 96(R11)
-	ADDQ    $0x00000080, R11
-	SUBQ    $0x00000020, R8
+	VMOVUPS Y2, (R12)
+	VMOVUPS Y2, 32(R12)
+	VMOVUPS Y2, 64(R12)
+	VMOVUPS Y2, 96(R12)
+	ADDQ    $0x00000080, R12
+	SUBQ    $0x00000020, R9
 	JMP     d_r4ozero_loop
 
 d_r4ozero_one:
-	CMPQ    R8, $0x00000008
+	CMPQ    R9, $0x00000008
 	JL      d_r4ozero_tail
-	VMOVUPS Y2, (R11)
-	ADDQ    $0x00000020, R11
-	SUBQ    $0x00000008, R8
+	VMOVUPS Y2, (R12)
+	ADDQ    $0x00000020, R12
+	SUBQ    $0x00000008, R9
 	JMP     d_r4ozero_one
 
 d_r4ozero_tail:
-	TESTQ      R8, R8
+	TESTQ      R9, R9
 	JE         d_r4ozero_done
-	VMASKMOVPS Y2, Y0, (R11)
+	VMASKMOVPS Y2, Y0, (R12)
 
 d_r4ozero_done:
 	JMP d_r4onext
@@ -9305,6 +9285,10 @@ TEXT ·crossEntropyLossResidentF32AVX2(SB), $1960-108
 	XORQ DI, DI
 
 pfnext:
+	LEAQ 1384(SP), DI
+	ADDQ $0x3f, DI
+	ANDQ $-64, DI
+
 	// Rows of 1 vectors, the last masked: resident.
 	CMPQ    SI, $0x00000008
 	JA      l_r1skip
@@ -10661,30 +10645,27 @@ l_r2skip:
 	// Rows of 3 vectors, the last masked: resident.
 	CMPQ    SI, $0x00000018
 	JA      l_r3skip
-	MOVQ    SI, DI
-	SUBQ    $0x00000010, DI
-	SHLQ    $0x02, DI
-	NEGQ    DI
-	LEAQ    masktab<>+0(SB), R8
-	VMOVDQU 32(R8)(DI*1), Y0
 	MOVQ    SI, R8
+	SUBQ    $0x00000010, R8
 	SHLQ    $0x02, R8
-	LEAQ    (R8)(R8*2), R9
+	NEGQ    R8
+	LEAQ    masktab<>+0(SB), R9
+	VMOVDQU 32(R9)(R8*1), Y0
+	MOVQ    SI, R9
+	SHLQ    $0x02, R9
+	LEAQ    (R9)(R9*2), R10
 	MOVQ    $0x00000000, 1312(SP)
 
 l_r3groups:
 	CMPQ  BX, $0x04
 	JL    l_r3rest
-	MOVL  (DX), DI
-	ORL   4(DX), DI
-	ORL   8(DX), DI
-	ORL   12(DX), DI
-	TESTL DI, DI
+	MOVL  (DX), R8
+	ORL   4(DX), R8
+	ORL   8(DX), R8
+	ORL   12(DX), R8
+	TESTL R8, R8
 	JS    l_r3bail
-	LEAQ  (CX)(R9*1), DI
-	LEAQ  1384(SP), R10
-	ADDQ  $0x3f, R10
-	ANDQ  $-64, R10
+	LEAQ  (CX)(R10*1), R8
 
 	// s_t of each row in its lanes (solo: every lane).
 	MOVLQSX      (DX), R11
@@ -10692,12 +10673,12 @@ l_r3groups:
 	VBROADCASTSS (R11), Y1
 	MOVLQSX      4(DX), R11
 	LEAQ         (CX)(R11*4), R11
-	VBROADCASTSS (R11)(R8*1), Y2
+	VBROADCASTSS (R11)(R9*1), Y2
 	MOVLQSX      8(DX), R11
 	LEAQ         (CX)(R11*4), R11
-	VBROADCASTSS (R11)(R8*2), Y3
+	VBROADCASTSS (R11)(R9*2), Y3
 	MOVLQSX      12(DX), R11
-	LEAQ         (DI)(R11*4), R11
+	LEAQ         (R8)(R11*4), R11
 	VBROADCASTSS (R11), Y4
 	VBLENDPS     $0xcc, Y2, Y1, Y1
 	VBLENDPS     $0xcc, Y4, Y3, Y3
@@ -10708,69 +10689,69 @@ l_r3groups:
 	VMOVUPS      (CX), Y3
 	VPCMPEQD     xres2_cols0<>+0(SB), Y2, Y4
 	VBLENDVPS    Y4, pool<>+0(SB), Y3, Y3
-	VMOVUPS      Y3, (R10)
+	VMOVUPS      Y3, (DI)
 	VMOVUPS      32(CX), Y4
 	VPCMPEQD     xres2_cols1<>+0(SB), Y2, Y5
 	VBLENDVPS    Y5, pool<>+0(SB), Y4, Y4
-	VMOVUPS      Y4, 32(R10)
+	VMOVUPS      Y4, 32(DI)
 	VMAXPS       Y4, Y3, Y3
 	VMASKMOVPS   64(CX), Y0, Y4
 	VMOVUPS      pool<>+0(SB), Y5
 	VBLENDVPS    Y0, Y4, Y5, Y4
 	VPCMPEQD     xres2_cols2<>+0(SB), Y2, Y2
 	VBLENDVPS    Y2, pool<>+0(SB), Y4, Y4
-	VMOVUPS      Y4, 64(R10)
+	VMOVUPS      Y4, 64(DI)
 	VMAXPS       Y4, Y3, Y2
 	VPBROADCASTD 4(DX), Y3
-	VMOVUPS      (CX)(R8*1), Y4
+	VMOVUPS      (CX)(R9*1), Y4
 	VPCMPEQD     xres2_cols0<>+0(SB), Y3, Y5
 	VBLENDVPS    Y5, pool<>+0(SB), Y4, Y4
-	VMOVUPS      Y4, 96(R10)
-	VMOVUPS      32(CX)(R8*1), Y5
+	VMOVUPS      Y4, 96(DI)
+	VMOVUPS      32(CX)(R9*1), Y5
 	VPCMPEQD     xres2_cols1<>+0(SB), Y3, Y6
 	VBLENDVPS    Y6, pool<>+0(SB), Y5, Y5
-	VMOVUPS      Y5, 128(R10)
+	VMOVUPS      Y5, 128(DI)
 	VMAXPS       Y5, Y4, Y4
-	VMASKMOVPS   64(CX)(R8*1), Y0, Y5
+	VMASKMOVPS   64(CX)(R9*1), Y0, Y5
 	VMOVUPS      pool<>+0(SB), Y6
 	VBLENDVPS    Y0, Y5, Y6, Y5
 	VPCMPEQD     xres2_cols2<>+0(SB), Y3, Y3
 	VBLENDVPS    Y3, pool<>+0(SB), Y5, Y5
-	VMOVUPS      Y5, 160(R10)
+	VMOVUPS      Y5, 160(DI)
 	VMAXPS       Y5, Y4, Y3
 	VPBROADCASTD 8(DX), Y4
-	VMOVUPS      (CX)(R8*2), Y5
+	VMOVUPS      (CX)(R9*2), Y5
 	VPCMPEQD     xres2_cols0<>+0(SB), Y4, Y6
 	VBLENDVPS    Y6, pool<>+0(SB), Y5, Y5
-	VMOVUPS      Y5, 192(R10)
-	VMOVUPS      32(CX)(R8*2), Y6
+	VMOVUPS      Y5, 192(DI)
+	VMOVUPS      32(CX)(R9*2), Y6
 	VPCMPEQD     xres2_cols1<>+0(SB), Y4, Y7
 	VBLENDVPS    Y7, pool<>+0(SB), Y6, Y6
-	VMOVUPS      Y6, 224(R10)
+	VMOVUPS      Y6, 224(DI)
 	VMAXPS       Y6, Y5, Y5
-	VMASKMOVPS   64(CX)(R8*2), Y0, Y6
+	VMASKMOVPS   64(CX)(R9*2), Y0, Y6
 	VMOVUPS      pool<>+0(SB), Y7
 	VBLENDVPS    Y0, Y6, Y7, Y6
 	VPCMPEQD     xres2_cols2<>+0(SB), Y4, Y4
 	VBLENDVPS    Y4, pool<>+0(SB), Y6, Y6
-	VMOVUPS      Y6, 256(R10)
+	VMOVUPS      Y6, 256(DI)
 	VMAXPS       Y6, Y5, Y4
 	VPBROADCASTD 12(DX), Y5
-	VMOVUPS      (DI), Y6
+	VMOVUPS      (R8), Y6
 	VPCMPEQD     xres2_cols0<>+0(SB), Y5, Y7
 	VBLENDVPS    Y7, pool<>+0(SB), Y6, Y6
-	VMOVUPS      Y6, 288(R10)
-	VMOVUPS      32(DI), Y7
+	VMOVUPS      Y6, 288(DI)
+	VMOVUPS      32(R8), Y7
 	VPCMPEQD     xres2_cols1<>+0(SB), Y5, Y8
 	VBLENDVPS    Y8, pool<>+0(SB), Y7, Y7
-	VMOVUPS      Y7, 320(R10)
+	VMOVUPS      Y7, 320(DI)
 	VMAXPS       Y7, Y6, Y6
-	VMASKMOVPS   64(DI), Y0, Y7
+	VMASKMOVPS   64(R8), Y0, Y7
 	VMOVUPS      pool<>+0(SB), Y8
 	VBLENDVPS    Y0, Y7, Y8, Y7
 	VPCMPEQD     xres2_cols2<>+0(SB), Y5, Y5
 	VBLENDVPS    Y5, pool<>+0(SB), Y7, Y7
-	VMOVUPS      Y7, 352(R10)
+	VMOVUPS      Y7, 352(DI)
 	VMAXPS       Y7, Y6, Y5
 
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -10839,7 +10820,7 @@ l_r3groups:
 	// Exp pass: the rows as the max pass left them, e = exp(s - max) (the target's lanes: 0).
 	VMOVDQU pool<>+256(SB), Y1
 	VPERMPS Y3, Y1, Y1
-	VMOVUPS (R10), Y4
+	VMOVUPS (DI), Y4
 	VSUBPS  Y1, Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -10860,7 +10841,7 @@ l_r3groups:
 	VPADDD      Y6, Y7, Y7
 	VMULPS      Y7, Y8, Y4
 	VANDPS      Y5, Y4, Y4
-	VMOVUPS     32(R10), Y5
+	VMOVUPS     32(DI), Y5
 	VSUBPS      Y1, Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -10886,7 +10867,7 @@ l_r3groups:
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X4, Y4
 	VADDPD       Y5, Y4, Y4
-	VMOVUPS      64(R10), Y5
+	VMOVUPS      64(DI), Y5
 	VSUBPS       Y1, Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -10914,7 +10895,7 @@ l_r3groups:
 	VADDPD       Y5, Y4, Y4
 	VMOVDQU      pool<>+384(SB), Y1
 	VPERMPS      Y3, Y1, Y1
-	VMOVUPS      96(R10), Y5
+	VMOVUPS      96(DI), Y5
 	VSUBPS       Y1, Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -10935,7 +10916,7 @@ l_r3groups:
 	VPADDD      Y7, Y8, Y8
 	VMULPS      Y8, Y9, Y5
 	VANDPS      Y6, Y5, Y5
-	VMOVUPS     128(R10), Y6
+	VMOVUPS     128(DI), Y6
 	VSUBPS      Y1, Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -10961,7 +10942,7 @@ l_r3groups:
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y6, Y5, Y5
-	VMOVUPS      160(R10), Y6
+	VMOVUPS      160(DI), Y6
 	VSUBPS       Y1, Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -10989,7 +10970,7 @@ l_r3groups:
 	VADDPD       Y6, Y5, Y5
 	VMOVDQU      pool<>+512(SB), Y1
 	VPERMPS      Y3, Y1, Y1
-	VMOVUPS      192(R10), Y6
+	VMOVUPS      192(DI), Y6
 	VSUBPS       Y1, Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11010,7 +10991,7 @@ l_r3groups:
 	VPADDD      Y8, Y9, Y9
 	VMULPS      Y9, Y10, Y6
 	VANDPS      Y7, Y6, Y6
-	VMOVUPS     224(R10), Y7
+	VMOVUPS     224(DI), Y7
 	VSUBPS      Y1, Y7, Y7
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11036,7 +11017,7 @@ l_r3groups:
 	VCVTPS2PD    X7, Y7
 	VCVTPS2PD    X6, Y6
 	VADDPD       Y7, Y6, Y6
-	VMOVUPS      256(R10), Y7
+	VMOVUPS      256(DI), Y7
 	VSUBPS       Y1, Y7, Y7
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11064,7 +11045,7 @@ l_r3groups:
 	VADDPD       Y7, Y6, Y6
 	VMOVDQU      pool<>+640(SB), Y1
 	VPERMPS      Y3, Y1, Y1
-	VMOVUPS      288(R10), Y3
+	VMOVUPS      288(DI), Y3
 	VSUBPS       Y1, Y3, Y3
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11085,7 +11066,7 @@ l_r3groups:
 	VPADDD      Y8, Y9, Y9
 	VMULPS      Y9, Y10, Y3
 	VANDPS      Y7, Y3, Y3
-	VMOVUPS     320(R10), Y7
+	VMOVUPS     320(DI), Y7
 	VSUBPS      Y1, Y7, Y7
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11111,7 +11092,7 @@ l_r3groups:
 	VCVTPS2PD    X7, Y7
 	VCVTPS2PD    X3, Y3
 	VADDPD       Y7, Y3, Y3
-	VMOVUPS      352(R10), Y7
+	VMOVUPS      352(DI), Y7
 	VSUBPS       Y1, Y7, Y7
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11222,7 +11203,7 @@ l_r3gnopend:
 	VMOVUPD Y2, 1184(SP)
 	VMOVUPD Y3, 1248(SP)
 	MOVQ    $0x00000001, 1312(SP)
-	LEAQ    (CX)(R8*4), CX
+	LEAQ    (CX)(R9*4), CX
 	ADDQ    $0x00000010, AX
 	ADDQ    $0x00000010, DX
 	SUBQ    $0x04, BX
@@ -11311,16 +11292,13 @@ l_r3solo:
 	JMP   l_r3groups
 
 l_r3one:
-	MOVLQSX (DX), DI
-	TESTQ   DI, DI
+	MOVLQSX (DX), R8
+	TESTQ   R8, R8
 	JS      l_r3oignored
-	LEAQ    1384(SP), DI
-	ADDQ    $0x3f, DI
-	ANDQ    $-64, DI
 
 	// s_t of each row in its lanes (solo: every lane).
-	MOVLQSX      (DX), R10
-	VBROADCASTSS (CX)(R10*4), Y1
+	MOVLQSX      (DX), R8
+	VBROADCASTSS (CX)(R8*4), Y1
 
 	// The others' max, each target's lane -Inf.
 	VPBROADCASTD (DX), Y2
@@ -11573,30 +11551,27 @@ l_r3skip:
 	// Rows of 4 vectors, the last masked: resident.
 	CMPQ    SI, $0x00000020
 	JA      l_r4skip
-	MOVQ    SI, DI
-	SUBQ    $0x00000018, DI
-	SHLQ    $0x02, DI
-	NEGQ    DI
-	LEAQ    masktab<>+0(SB), R8
-	VMOVDQU 32(R8)(DI*1), Y0
 	MOVQ    SI, R8
+	SUBQ    $0x00000018, R8
 	SHLQ    $0x02, R8
-	LEAQ    (R8)(R8*2), R9
+	NEGQ    R8
+	LEAQ    masktab<>+0(SB), R9
+	VMOVDQU 32(R9)(R8*1), Y0
+	MOVQ    SI, R9
+	SHLQ    $0x02, R9
+	LEAQ    (R9)(R9*2), R10
 	MOVQ    $0x00000000, 1312(SP)
 
 l_r4groups:
 	CMPQ  BX, $0x04
 	JL    l_r4rest
-	MOVL  (DX), DI
-	ORL   4(DX), DI
-	ORL   8(DX), DI
-	ORL   12(DX), DI
-	TESTL DI, DI
+	MOVL  (DX), R8
+	ORL   4(DX), R8
+	ORL   8(DX), R8
+	ORL   12(DX), R8
+	TESTL R8, R8
 	JS    l_r4bail
-	LEAQ  (CX)(R9*1), DI
-	LEAQ  1384(SP), R10
-	ADDQ  $0x3f, R10
-	ANDQ  $-64, R10
+	LEAQ  (CX)(R10*1), R8
 
 	// s_t of each row in its lanes (solo: every lane).
 	MOVLQSX      (DX), R11
@@ -11604,12 +11579,12 @@ l_r4groups:
 	VBROADCASTSS (R11), Y1
 	MOVLQSX      4(DX), R11
 	LEAQ         (CX)(R11*4), R11
-	VBROADCASTSS (R11)(R8*1), Y2
+	VBROADCASTSS (R11)(R9*1), Y2
 	MOVLQSX      8(DX), R11
 	LEAQ         (CX)(R11*4), R11
-	VBROADCASTSS (R11)(R8*2), Y3
+	VBROADCASTSS (R11)(R9*2), Y3
 	MOVLQSX      12(DX), R11
-	LEAQ         (DI)(R11*4), R11
+	LEAQ         (R8)(R11*4), R11
 	VBROADCASTSS (R11), Y4
 	VBLENDPS     $0xcc, Y2, Y1, Y1
 	VBLENDPS     $0xcc, Y4, Y3, Y3
@@ -11620,89 +11595,89 @@ l_r4groups:
 	VMOVUPS      (CX), Y3
 	VPCMPEQD     xres2_cols0<>+0(SB), Y2, Y4
 	VBLENDVPS    Y4, pool<>+0(SB), Y3, Y3
-	VMOVUPS      Y3, (R10)
+	VMOVUPS      Y3, (DI)
 	VMOVUPS      32(CX), Y4
 	VPCMPEQD     xres2_cols1<>+0(SB), Y2, Y5
 	VBLENDVPS    Y5, pool<>+0(SB), Y4, Y4
-	VMOVUPS      Y4, 32(R10)
+	VMOVUPS      Y4, 32(DI)
 	VMAXPS       Y4, Y3, Y3
 	VMOVUPS      64(CX), Y4
 	VPCMPEQD     xres2_cols2<>+0(SB), Y2, Y5
 	VBLENDVPS    Y5, pool<>+0(SB), Y4, Y4
-	VMOVUPS      Y4, 64(R10)
+	VMOVUPS      Y4, 64(DI)
 	VMAXPS       Y4, Y3, Y3
 	VMASKMOVPS   96(CX), Y0, Y4
 	VMOVUPS      pool<>+0(SB), Y5
 	VBLENDVPS    Y0, Y4, Y5, Y4
 	VPCMPEQD     xres2_cols3<>+0(SB), Y2, Y2
 	VBLENDVPS    Y2, pool<>+0(SB), Y4, Y4
-	VMOVUPS      Y4, 96(R10)
+	VMOVUPS      Y4, 96(DI)
 	VMAXPS       Y4, Y3, Y2
 	VPBROADCASTD 4(DX), Y3
-	VMOVUPS      (CX)(R8*1), Y4
+	VMOVUPS      (CX)(R9*1), Y4
 	VPCMPEQD     xres2_cols0<>+0(SB), Y3, Y5
 	VBLENDVPS    Y5, pool<>+0(SB), Y4, Y4
-	VMOVUPS      Y4, 128(R10)
-	VMOVUPS      32(CX)(R8*1), Y5
+	VMOVUPS      Y4, 128(DI)
+	VMOVUPS      32(CX)(R9*1), Y5
 	VPCMPEQD     xres2_cols1<>+0(SB), Y3, Y6
 	VBLENDVPS    Y6, pool<>+0(SB), Y5, Y5
-	VMOVUPS      Y5, 160(R10)
+	VMOVUPS      Y5, 160(DI)
 	VMAXPS       Y5, Y4, Y4
-	VMOVUPS      64(CX)(R8*1), Y5
+	VMOVUPS      64(CX)(R9*1), Y5
 	VPCMPEQD     xres2_cols2<>+0(SB), Y3, Y6
 	VBLENDVPS    Y6, pool<>+0(SB), Y5, Y5
-	VMOVUPS      Y5, 192(R10)
+	VMOVUPS      Y5, 192(DI)
 	VMAXPS       Y5, Y4, Y4
-	VMASKMOVPS   96(CX)(R8*1), Y0, Y5
+	VMASKMOVPS   96(CX)(R9*1), Y0, Y5
 	VMOVUPS      pool<>+0(SB), Y6
 	VBLENDVPS    Y0, Y5, Y6, Y5
 	VPCMPEQD     xres2_cols3<>+0(SB), Y3, Y3
 	VBLENDVPS    Y3, pool<>+0(SB), Y5, Y5
-	VMOVUPS      Y5, 224(R10)
+	VMOVUPS      Y5, 224(DI)
 	VMAXPS       Y5, Y4, Y3
 	VPBROADCASTD 8(DX), Y4
-	VMOVUPS      (CX)(R8*2), Y5
+	VMOVUPS      (CX)(R9*2), Y5
 	VPCMPEQD     xres2_cols0<>+0(SB), Y4, Y6
 	VBLENDVPS    Y6, pool<>+0(SB), Y5, Y5
-	VMOVUPS      Y5, 256(R10)
-	VMOVUPS      32(CX)(R8*2), Y6
+	VMOVUPS      Y5, 256(DI)
+	VMOVUPS      32(CX)(R9*2), Y6
 	VPCMPEQD     xres2_cols1<>+0(SB), Y4, Y7
 	VBLENDVPS    Y7, pool<>+0(SB), Y6, Y6
-	VMOVUPS      Y6, 288(R10)
+	VMOVUPS      Y6, 288(DI)
 	VMAXPS       Y6, Y5, Y5
-	VMOVUPS      64(CX)(R8*2), Y6
+	VMOVUPS      64(CX)(R9*2), Y6
 	VPCMPEQD     xres2_cols2<>+0(SB), Y4, Y7
 	VBLENDVPS    Y7, pool<>+0(SB), Y6, Y6
-	VMOVUPS      Y6, 320(R10)
+	VMOVUPS      Y6, 320(DI)
 	VMAXPS       Y6, Y5, Y5
-	VMASKMOVPS   96(CX)(R8*2), Y0, Y6
+	VMASKMOVPS   96(CX)(R9*2), Y0, Y6
 	VMOVUPS      pool<>+0(SB), Y7
 	VBLENDVPS    Y0, Y6, Y7, Y6
 	VPCMPEQD     xres2_cols3<>+0(SB), Y4, Y4
 	VBLENDVPS    Y4, pool<>+0(SB), Y6, Y6
-	VMOVUPS      Y6, 352(R10)
+	VMOVUPS      Y6, 352(DI)
 	VMAXPS       Y6, Y5, Y4
 	VPBROADCASTD 12(DX), Y5
-	VMOVUPS      (DI), Y6
+	VMOVUPS      (R8), Y6
 	VPCMPEQD     xres2_cols0<>+0(SB), Y5, Y7
 	VBLENDVPS    Y7, pool<>+0(SB), Y6, Y6
-	VMOVUPS      Y6, 384(R10)
-	VMOVUPS      32(DI), Y7
+	VMOVUPS      Y6, 384(DI)
+	VMOVUPS      32(R8), Y7
 	VPCMPEQD     xres2_cols1<>+0(SB), Y5, Y8
 	VBLENDVPS    Y8, pool<>+0(SB), Y7, Y7
-	VMOVUPS      Y7, 416(R10)
+	VMOVUPS      Y7, 416(DI)
 	VMAXPS       Y7, Y6, Y6
-	VMOVUPS      64(DI), Y7
+	VMOVUPS      64(R8), Y7
 	VPCMPEQD     xres2_cols2<>+0(SB), Y5, Y8
 	VBLENDVPS    Y8, pool<>+0(SB), Y7, Y7
-	VMOVUPS      Y7, 448(R10)
+	VMOVUPS      Y7, 448(DI)
 	VMAXPS       Y7, Y6, Y6
-	VMASKMOVPS   96(DI), Y0, Y7
+	VMASKMOVPS   96(R8), Y0, Y7
 	VMOVUPS      pool<>+0(SB), Y8
 	VBLENDVPS    Y0, Y7, Y8, Y7
 	VPCMPEQD     xres2_cols3<>+0(SB), Y5, Y5
 	VBLENDVPS    Y5, pool<>+0(SB), Y7, Y7
-	VMOVUPS      Y7, 480(R10)
+	VMOVUPS      Y7, 480(DI)
 	VMAXPS       Y7, Y6, Y5
 
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -11771,7 +11746,7 @@ l_r4groups:
 	// Exp pass: the rows as the max pass left them, e = exp(s - max) (the target's lanes: 0).
 	VMOVDQU pool<>+256(SB), Y1
 	VPERMPS Y3, Y1, Y1
-	VMOVUPS (R10), Y4
+	VMOVUPS (DI), Y4
 	VSUBPS  Y1, Y4, Y4
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11792,7 +11767,7 @@ l_r4groups:
 	VPADDD      Y6, Y7, Y7
 	VMULPS      Y7, Y8, Y4
 	VANDPS      Y5, Y4, Y4
-	VMOVUPS     32(R10), Y5
+	VMOVUPS     32(DI), Y5
 	VSUBPS      Y1, Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11818,7 +11793,7 @@ l_r4groups:
 	VCVTPS2PD    X5, Y5
 	VCVTPS2PD    X4, Y4
 	VADDPD       Y5, Y4, Y4
-	VMOVUPS      64(R10), Y5
+	VMOVUPS      64(DI), Y5
 	VSUBPS       Y1, Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11839,7 +11814,7 @@ l_r4groups:
 	VPADDD      Y7, Y8, Y8
 	VMULPS      Y8, Y9, Y5
 	VANDPS      Y6, Y5, Y5
-	VMOVUPS     96(R10), Y6
+	VMOVUPS     96(DI), Y6
 	VSUBPS      Y1, Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11868,7 +11843,7 @@ l_r4groups:
 	VADDPD       Y1, Y4, Y4
 	VMOVDQU      pool<>+384(SB), Y1
 	VPERMPS      Y3, Y1, Y1
-	VMOVUPS      128(R10), Y5
+	VMOVUPS      128(DI), Y5
 	VSUBPS       Y1, Y5, Y5
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11889,7 +11864,7 @@ l_r4groups:
 	VPADDD      Y7, Y8, Y8
 	VMULPS      Y8, Y9, Y5
 	VANDPS      Y6, Y5, Y5
-	VMOVUPS     160(R10), Y6
+	VMOVUPS     160(DI), Y6
 	VSUBPS      Y1, Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11915,7 +11890,7 @@ l_r4groups:
 	VCVTPS2PD    X6, Y6
 	VCVTPS2PD    X5, Y5
 	VADDPD       Y6, Y5, Y5
-	VMOVUPS      192(R10), Y6
+	VMOVUPS      192(DI), Y6
 	VSUBPS       Y1, Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11936,7 +11911,7 @@ l_r4groups:
 	VPADDD      Y8, Y9, Y9
 	VMULPS      Y9, Y10, Y6
 	VANDPS      Y7, Y6, Y6
-	VMOVUPS     224(R10), Y7
+	VMOVUPS     224(DI), Y7
 	VSUBPS      Y1, Y7, Y7
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11965,7 +11940,7 @@ l_r4groups:
 	VADDPD       Y1, Y5, Y5
 	VMOVDQU      pool<>+512(SB), Y1
 	VPERMPS      Y3, Y1, Y1
-	VMOVUPS      256(R10), Y6
+	VMOVUPS      256(DI), Y6
 	VSUBPS       Y1, Y6, Y6
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -11986,7 +11961,7 @@ l_r4groups:
 	VPADDD      Y8, Y9, Y9
 	VMULPS      Y9, Y10, Y6
 	VANDPS      Y7, Y6, Y6
-	VMOVUPS     288(R10), Y7
+	VMOVUPS     288(DI), Y7
 	VSUBPS      Y1, Y7, Y7
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -12012,7 +11987,7 @@ l_r4groups:
 	VCVTPS2PD    X7, Y7
 	VCVTPS2PD    X6, Y6
 	VADDPD       Y7, Y6, Y6
-	VMOVUPS      320(R10), Y7
+	VMOVUPS      320(DI), Y7
 	VSUBPS       Y1, Y7, Y7
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -12033,7 +12008,7 @@ l_r4groups:
 	VPADDD      Y9, Y10, Y10
 	VMULPS      Y10, Y11, Y7
 	VANDPS      Y8, Y7, Y7
-	VMOVUPS     352(R10), Y8
+	VMOVUPS     352(DI), Y8
 	VSUBPS      Y1, Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -12062,7 +12037,7 @@ l_r4groups:
 	VADDPD       Y1, Y6, Y6
 	VMOVDQU      pool<>+640(SB), Y1
 	VPERMPS      Y3, Y1, Y1
-	VMOVUPS      384(R10), Y3
+	VMOVUPS      384(DI), Y3
 	VSUBPS       Y1, Y3, Y3
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -12083,7 +12058,7 @@ l_r4groups:
 	VPADDD      Y8, Y9, Y9
 	VMULPS      Y9, Y10, Y3
 	VANDPS      Y7, Y3, Y3
-	VMOVUPS     416(R10), Y7
+	VMOVUPS     416(DI), Y7
 	VSUBPS      Y1, Y7, Y7
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -12109,7 +12084,7 @@ l_r4groups:
 	VCVTPS2PD    X7, Y7
 	VCVTPS2PD    X3, Y3
 	VADDPD       Y7, Y3, Y3
-	VMOVUPS      448(R10), Y7
+	VMOVUPS      448(DI), Y7
 	VSUBPS       Y1, Y7, Y7
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -12130,7 +12105,7 @@ l_r4groups:
 	VPADDD      Y9, Y10, Y10
 	VMULPS      Y10, Y11, Y7
 	VANDPS      Y8, Y7, Y7
-	VMOVUPS     480(R10), Y8
+	VMOVUPS     480(DI), Y8
 	VSUBPS      Y1, Y8, Y8
 
 	// exp32: keep d >= lo (or NaN), clamp, k = round(8*d*log2e)/8, r = d - k*ln2
@@ -12242,7 +12217,7 @@ l_r4gnopend:
 	VMOVUPD Y2, 1184(SP)
 	VMOVUPD Y3, 1248(SP)
 	MOVQ    $0x00000001, 1312(SP)
-	LEAQ    (CX)(R8*4), CX
+	LEAQ    (CX)(R9*4), CX
 	ADDQ    $0x00000010, AX
 	ADDQ    $0x00000010, DX
 	SUBQ    $0x04, BX
@@ -12331,16 +12306,13 @@ l_r4solo:
 	JMP   l_r4groups
 
 l_r4one:
-	MOVLQSX (DX), DI
-	TESTQ   DI, DI
+	MOVLQSX (DX), R8
+	TESTQ   R8, R8
 	JS      l_r4oignored
-	LEAQ    1384(SP), DI
-	ADDQ    $0x3f, DI
-	ANDQ    $-64, DI
 
 	// s_t of each row in its lanes (solo: every lane).
-	MOVLQSX      (DX), R10
-	VBROADCASTSS (CX)(R10*4), Y1
+	MOVLQSX      (DX), R8
+	VBROADCASTSS (CX)(R8*4), Y1
 
 	// The others' max, each target's lane -Inf.
 	VPBROADCASTD (DX), Y2
@@ -27326,103 +27298,104 @@ TEXT ·crossEntropyGradScratch3F64AVX2(SB), $1872-112
 	XORQ R8, R8
 
 pfnext:
+	LEAQ 416(SP), R8
+	ADDQ $0x3f, R8
+	ANDQ $-64, R8
+
 	// Rows of 3 float64 vectors, the last masked: resident.
 	CMPQ    DI, $0x0000000c
 	JA      d_r3skip
-	MOVQ    DI, R8
-	SUBQ    $0x00000008, R8
-	SHLQ    $0x03, R8
-	NEGQ    R8
-	LEAQ    masktab<>+0(SB), R9
-	VMOVDQU 32(R9)(R8*1), Y1
 	MOVQ    DI, R9
+	SUBQ    $0x00000008, R9
 	SHLQ    $0x03, R9
-	LEAQ    (R9)(R9*2), R10
+	NEGQ    R9
+	LEAQ    masktab<>+0(SB), R10
+	VMOVDQU 32(R10)(R9*1), Y1
+	MOVQ    DI, R10
+	SHLQ    $0x03, R10
+	LEAQ    (R10)(R10*2), R11
 	MOVQ    $0x00000000, 408(SP)
 
 d_r3groups:
 	CMPQ  SI, $0x04
 	JL    d_r3rest
-	MOVL  (BX), R8
-	ORL   4(BX), R8
-	ORL   8(BX), R8
-	ORL   12(BX), R8
-	TESTL R8, R8
+	MOVL  (BX), R9
+	ORL   4(BX), R9
+	ORL   8(BX), R9
+	ORL   12(BX), R9
+	TESTL R9, R9
 	JS    d_r3bail
-	LEAQ  (DX)(R10*1), R8
+	LEAQ  (DX)(R11*1), R9
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         416(SP), R11
-	ADDQ         $0x3f, R11
-	ANDQ         $-64, R11
 	VPBROADCASTD (BX), Y2
 	VMOVUPD      (DX), Y3
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, (R11)
+	VMOVUPD      Y3, (R8)
 	VMOVUPD      32(DX), Y4
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 32(R11)
+	VMOVUPD      Y4, 32(R8)
 	VMAXPD       Y4, Y3, Y3
 	VMASKMOVPD   64(DX), Y1, Y4
 	VMOVUPD      pool<>+6656(SB), Y5
 	VBLENDVPD    Y1, Y4, Y5, Y4
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y2
 	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 64(R11)
+	VMOVUPD      Y4, 64(R8)
 	VMAXPD       Y4, Y3, Y2
 	VPBROADCASTD 4(BX), Y3
-	VMOVUPD      (DX)(R9*1), Y4
+	VMOVUPD      (DX)(R10*1), Y4
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y3, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 96(R11)
-	VMOVUPD      32(DX)(R9*1), Y5
+	VMOVUPD      Y4, 96(R8)
+	VMOVUPD      32(DX)(R10*1), Y5
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 128(R11)
+	VMOVUPD      Y5, 128(R8)
 	VMAXPD       Y5, Y4, Y4
-	VMASKMOVPD   64(DX)(R9*1), Y1, Y5
+	VMASKMOVPD   64(DX)(R10*1), Y1, Y5
 	VMOVUPD      pool<>+6656(SB), Y6
 	VBLENDVPD    Y1, Y5, Y6, Y5
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y3, Y3
 	VBLENDVPD    Y3, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 160(R11)
+	VMOVUPD      Y5, 160(R8)
 	VMAXPD       Y5, Y4, Y3
 	VPBROADCASTD 8(BX), Y4
-	VMOVUPD      (DX)(R9*2), Y5
+	VMOVUPD      (DX)(R10*2), Y5
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y4, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 192(R11)
-	VMOVUPD      32(DX)(R9*2), Y6
+	VMOVUPD      Y5, 192(R8)
+	VMOVUPD      32(DX)(R10*2), Y6
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 224(R11)
+	VMOVUPD      Y6, 224(R8)
 	VMAXPD       Y6, Y5, Y5
-	VMASKMOVPD   64(DX)(R9*2), Y1, Y6
+	VMASKMOVPD   64(DX)(R10*2), Y1, Y6
 	VMOVUPD      pool<>+6656(SB), Y7
 	VBLENDVPD    Y1, Y6, Y7, Y6
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y4, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 256(R11)
+	VMOVUPD      Y6, 256(R8)
 	VMAXPD       Y6, Y5, Y4
 	VPBROADCASTD 12(BX), Y5
-	VMOVUPD      (R8), Y6
+	VMOVUPD      (R9), Y6
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y5, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 288(R11)
-	VMOVUPD      32(R8), Y7
+	VMOVUPD      Y6, 288(R8)
+	VMOVUPD      32(R9), Y7
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y5, Y8
 	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 320(R11)
+	VMOVUPD      Y7, 320(R8)
 	VMAXPD       Y7, Y6, Y6
-	VMASKMOVPD   64(R8), Y1, Y7
+	VMASKMOVPD   64(R9), Y1, Y7
 	VMOVUPD      pool<>+6656(SB), Y8
 	VBLENDVPD    Y1, Y7, Y8, Y7
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y5, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 352(R11)
+	VMOVUPD      Y7, 352(R8)
 	VMAXPD       Y7, Y6, Y5
 
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -27437,18 +27410,18 @@ d_r3groups:
 	VMAXPD     Y4, Y2, Y2
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11), Y3
-	MOVLQSX      4(BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11)(R9*1), Y4
-	MOVLQSX      8(BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11)(R9*2), Y5
-	MOVLQSX      12(BX), R11
-	LEAQ         (R8)(R11*8), R11
-	VBROADCASTSD (R11), Y6
+	MOVLQSX      (BX), R12
+	LEAQ         (DX)(R12*8), R12
+	VBROADCASTSD (R12), Y3
+	MOVLQSX      4(BX), R12
+	LEAQ         (DX)(R12*8), R12
+	VBROADCASTSD (R12)(R10*1), Y4
+	MOVLQSX      8(BX), R12
+	LEAQ         (DX)(R12*8), R12
+	VBROADCASTSD (R12)(R10*2), Y5
+	MOVLQSX      12(BX), R12
+	LEAQ         (R9)(R12*8), R12
+	VBROADCASTSD (R12), Y6
 	VBLENDPD     $0x0a, Y4, Y3, Y3
 	VBLENDPD     $0x0a, Y6, Y5, Y5
 	VBLENDPD     $0x0c, Y5, Y3, Y3
@@ -27503,9 +27476,6 @@ d_r3groups:
 	VPADDQ  pool<>+2432(SB), Y4, Y4
 	VMULPD  Y4, Y5, Y3
 	VMOVUPD Y3, 120(SP)
-	LEAQ    416(SP), R8
-	ADDQ    $0x3f, R8
-	ANDQ    $-64, R8
 
 	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
 	VBROADCASTSD 184(SP), Y3
@@ -27891,70 +27861,67 @@ d_r3groups:
 	VMULPD       Y4, Y5, Y5
 	VXORPD       pool<>+3968(SB), Y5, Y5
 	VMOVUPD      Y5, 48(SP)
-	LEAQ         416(SP), R11
-	ADDQ         $0x3f, R11
-	ANDQ         $-64, R11
 
 	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
-	LEAQ       (CX)(R10*1), R8
+	LEAQ       (CX)(R11*1), R9
 	VPERMPD    $0x00, Y6, Y4
-	VMOVUPD    (R11), Y5
+	VMOVUPD    (R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, (CX)
-	VMOVUPD    32(R11), Y5
+	VMOVUPD    32(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, 32(CX)
-	VMOVUPD    64(R11), Y5
+	VMOVUPD    64(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMASKMOVPD Y5, Y1, 64(CX)
 	VPERMPD    $0x55, Y6, Y4
-	VMOVUPD    96(R11), Y5
+	VMOVUPD    96(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, (CX)(R9*1)
-	VMOVUPD    128(R11), Y5
+	VMOVUPD    Y5, (CX)(R10*1)
+	VMOVUPD    128(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 32(CX)(R9*1)
-	VMOVUPD    160(R11), Y5
+	VMOVUPD    Y5, 32(CX)(R10*1)
+	VMOVUPD    160(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMASKMOVPD Y5, Y1, 64(CX)(R9*1)
+	VMASKMOVPD Y5, Y1, 64(CX)(R10*1)
 	VPERMPD    $0xaa, Y6, Y4
-	VMOVUPD    192(R11), Y5
+	VMOVUPD    192(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, (CX)(R9*2)
-	VMOVUPD    224(R11), Y5
+	VMOVUPD    Y5, (CX)(R10*2)
+	VMOVUPD    224(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 32(CX)(R9*2)
-	VMOVUPD    256(R11), Y5
+	VMOVUPD    Y5, 32(CX)(R10*2)
+	VMOVUPD    256(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMASKMOVPD Y5, Y1, 64(CX)(R9*2)
+	VMASKMOVPD Y5, Y1, 64(CX)(R10*2)
 	VPERMPD    $0xff, Y6, Y4
-	VMOVUPD    288(R11), Y5
+	VMOVUPD    288(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, (R8)
-	VMOVUPD    320(R11), Y5
+	VMOVUPD    Y5, (R9)
+	VMOVUPD    320(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 32(R8)
-	VMOVUPD    352(R11), Y5
+	VMOVUPD    Y5, 32(R9)
+	VMOVUPD    352(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMASKMOVPD Y5, Y1, 64(R8)
+	VMASKMOVPD Y5, Y1, 64(R9)
 
 	// ds at each target: minus the other entries' share.
-	LEAQ    (CX), R11
-	MOVLQSX (BX), R12
-	MOVQ    48(SP), R13
-	MOVQ    R13, (R11)(R12*8)
-	LEAQ    (CX)(R9*1), R11
-	MOVLQSX 4(BX), R12
-	MOVQ    56(SP), R13
-	MOVQ    R13, (R11)(R12*8)
-	LEAQ    (CX)(R9*2), R11
-	MOVLQSX 8(BX), R12
-	MOVQ    64(SP), R13
-	MOVQ    R13, (R11)(R12*8)
-	LEAQ    (R8), R8
-	MOVLQSX 12(BX), R11
-	MOVQ    72(SP), R12
-	MOVQ    R12, (R8)(R11*8)
+	LEAQ    (CX), R12
+	MOVLQSX (BX), R13
+	MOVQ    48(SP), R14
+	MOVQ    R14, (R12)(R13*8)
+	LEAQ    (CX)(R10*1), R12
+	MOVLQSX 4(BX), R13
+	MOVQ    56(SP), R14
+	MOVQ    R14, (R12)(R13*8)
+	LEAQ    (CX)(R10*2), R12
+	MOVLQSX 8(BX), R13
+	MOVQ    64(SP), R14
+	MOVQ    R14, (R12)(R13*8)
+	LEAQ    (R9), R9
+	MOVLQSX 12(BX), R12
+	MOVQ    72(SP), R13
+	MOVQ    R13, (R9)(R12*8)
 	VMOVUPD 152(SP), Y4
 	CMPQ    408(SP), $0x00
 	JE      d_r3gnopend
@@ -28037,8 +28004,8 @@ d_r3gnopend:
 	VMOVUPD Y2, 280(SP)
 	VMOVUPD Y4, 344(SP)
 	MOVQ    $0x00000001, 408(SP)
-	LEAQ    (DX)(R9*4), DX
-	LEAQ    (CX)(R9*4), CX
+	LEAQ    (DX)(R10*4), DX
+	LEAQ    (CX)(R10*4), CX
 	ADDQ    $0x00000020, AX
 	ADDQ    $0x00000010, BX
 	SUBQ    $0x04, SI
@@ -28136,15 +28103,12 @@ d_r3solo:
 	JMP   d_r3groups
 
 d_r3one:
-	MOVLQSX (BX), R8
-	TESTQ   R8, R8
+	MOVLQSX (BX), R9
+	TESTQ   R9, R9
 	JS      d_r3oignored
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         416(SP), R8
-	ADDQ         $0x3f, R8
-	ANDQ         $-64, R8
 	VPBROADCASTD (BX), Y2
 	VMOVUPD      (DX), Y3
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
@@ -28175,8 +28139,8 @@ d_r3one:
 	VMAXPD     Y3, Y2, Y2
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (BX), R8
-	VBROADCASTSD (DX)(R8*8), Y3
+	MOVLQSX      (BX), R9
+	VBROADCASTSD (DX)(R9*8), Y3
 	VMAXPD       Y3, Y2, Y4
 
 	// Others' max more than confidentMargin (float64: confidentMargin64)
@@ -28228,9 +28192,6 @@ d_r3one:
 	VPADDQ  pool<>+2432(SB), Y4, Y4
 	VMULPD  Y4, Y5, Y3
 	VMOVUPD Y3, 120(SP)
-	LEAQ    416(SP), R8
-	ADDQ    $0x3f, R8
-	ANDQ    $-64, R8
 
 	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
 	VBROADCASTSD 184(SP), Y3
@@ -28346,9 +28307,6 @@ d_r3one:
 	VMULPD       Y4, Y5, Y5
 	VXORPD       pool<>+3968(SB), Y5, Y5
 	VMOVUPD      Y5, 48(SP)
-	LEAQ         416(SP), R8
-	ADDQ         $0x3f, R8
-	ANDQ         $-64, R8
 
 	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
 	VMOVUPD    (R8), Y4
@@ -28362,10 +28320,10 @@ d_r3one:
 	VMASKMOVPD Y4, Y1, 64(CX)
 
 	// ds at each target: minus the other entries' share.
-	LEAQ    (CX), R8
-	MOVLQSX (BX), R11
-	MOVQ    48(SP), R12
-	MOVQ    R12, (R8)(R11*8)
+	LEAQ    (CX), R9
+	MOVLQSX (BX), R12
+	MOVQ    48(SP), R13
+	MOVQ    R13, (R9)(R12*8)
 	VADDPD  Y2, Y3, Y4
 	VMOVAPD Y4, Y4
 
@@ -28446,33 +28404,33 @@ d_r3onext:
 
 d_r3oignored:
 	MOVQ   $0x00000000, (AX)
-	MOVQ   DI, R8
-	MOVQ   CX, R11
+	MOVQ   DI, R9
+	MOVQ   CX, R12
 	VXORPS Y2, Y2, Y2
 
 d_r3ozero_loop:
-	CMPQ    R8, $0x00000010
+	CMPQ    R9, $0x00000010
 	JL      d_r3ozero_one
-	VMOVUPD Y2, (R11)
-	VMOVUPD Y2, 32(R11)
-	VMOVUPD Y2, 64(R11)
-	VMOVUPD Y2, 96(R11)
-	ADDQ    $0x00000080, R11
-	SUBQ    $0x00000010, R8
+	VMOVUPD Y2, (R12)
+	VMOVUPD Y2, 32(R12)
+	VMOVUPD Y2, 64(R12)
+	VMOVUPD Y2, 96(R12)
+	ADDQ    $0x00000080, R12
+	SUBQ    $0x00000010, R9
 	JMP     d_r3ozero_loop
 
 d_r3ozero_one:
-	CMPQ    R8, $0x00000004
+	CMPQ    R9, $0x00000004
 	JL      d_r3ozero_tail
-	VMOVUPD Y2, (R11)
-	ADDQ    $0x00000020, R11
-	SUBQ    $0x00000004, R8
+	VMOVUPD Y2, (R12)
+	ADDQ    $0x00000020, R12
+	SUBQ    $0x00000004, R9
 	JMP     d_r3ozero_one
 
 d_r3ozero_tail:
-	TESTQ      R8, R8
+	TESTQ      R9, R9
 	JE         d_r3ozero_done
-	VMASKMOVPD Y2, Y0, (R11)
+	VMASKMOVPD Y2, Y0, (R12)
 
 d_r3ozero_done:
 	JMP d_r3onext
@@ -28486,120 +28444,117 @@ d_r3skip:
 	// Rows of 4 float64 vectors, the last masked: resident.
 	CMPQ    DI, $0x00000010
 	JA      d_r4skip
-	MOVQ    DI, R8
-	SUBQ    $0x0000000c, R8
-	SHLQ    $0x03, R8
-	NEGQ    R8
-	LEAQ    masktab<>+0(SB), R9
-	VMOVDQU 32(R9)(R8*1), Y1
 	MOVQ    DI, R9
+	SUBQ    $0x0000000c, R9
 	SHLQ    $0x03, R9
-	LEAQ    (R9)(R9*2), R10
+	NEGQ    R9
+	LEAQ    masktab<>+0(SB), R10
+	VMOVDQU 32(R10)(R9*1), Y1
+	MOVQ    DI, R10
+	SHLQ    $0x03, R10
+	LEAQ    (R10)(R10*2), R11
 	MOVQ    $0x00000000, 408(SP)
 
 d_r4groups:
 	CMPQ  SI, $0x04
 	JL    d_r4rest
-	MOVL  (BX), R8
-	ORL   4(BX), R8
-	ORL   8(BX), R8
-	ORL   12(BX), R8
-	TESTL R8, R8
+	MOVL  (BX), R9
+	ORL   4(BX), R9
+	ORL   8(BX), R9
+	ORL   12(BX), R9
+	TESTL R9, R9
 	JS    d_r4bail
-	LEAQ  (DX)(R10*1), R8
+	LEAQ  (DX)(R11*1), R9
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         416(SP), R11
-	ADDQ         $0x3f, R11
-	ANDQ         $-64, R11
 	VPBROADCASTD (BX), Y2
 	VMOVUPD      (DX), Y3
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, (R11)
+	VMOVUPD      Y3, (R8)
 	VMOVUPD      32(DX), Y4
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 32(R11)
+	VMOVUPD      Y4, 32(R8)
 	VMAXPD       Y4, Y3, Y3
 	VMOVUPD      64(DX), Y4
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 64(R11)
+	VMOVUPD      Y4, 64(R8)
 	VMAXPD       Y4, Y3, Y3
 	VMASKMOVPD   96(DX), Y1, Y4
 	VMOVUPD      pool<>+6656(SB), Y5
 	VBLENDVPD    Y1, Y4, Y5, Y4
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y2, Y2
 	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 96(R11)
+	VMOVUPD      Y4, 96(R8)
 	VMAXPD       Y4, Y3, Y2
 	VPBROADCASTD 4(BX), Y3
-	VMOVUPD      (DX)(R9*1), Y4
+	VMOVUPD      (DX)(R10*1), Y4
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y3, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 128(R11)
-	VMOVUPD      32(DX)(R9*1), Y5
+	VMOVUPD      Y4, 128(R8)
+	VMOVUPD      32(DX)(R10*1), Y5
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 160(R11)
+	VMOVUPD      Y5, 160(R8)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      64(DX)(R9*1), Y5
+	VMOVUPD      64(DX)(R10*1), Y5
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 192(R11)
+	VMOVUPD      Y5, 192(R8)
 	VMAXPD       Y5, Y4, Y4
-	VMASKMOVPD   96(DX)(R9*1), Y1, Y5
+	VMASKMOVPD   96(DX)(R10*1), Y1, Y5
 	VMOVUPD      pool<>+6656(SB), Y6
 	VBLENDVPD    Y1, Y5, Y6, Y5
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y3, Y3
 	VBLENDVPD    Y3, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 224(R11)
+	VMOVUPD      Y5, 224(R8)
 	VMAXPD       Y5, Y4, Y3
 	VPBROADCASTD 8(BX), Y4
-	VMOVUPD      (DX)(R9*2), Y5
+	VMOVUPD      (DX)(R10*2), Y5
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y4, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 256(R11)
-	VMOVUPD      32(DX)(R9*2), Y6
+	VMOVUPD      Y5, 256(R8)
+	VMOVUPD      32(DX)(R10*2), Y6
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 288(R11)
+	VMOVUPD      Y6, 288(R8)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      64(DX)(R9*2), Y6
+	VMOVUPD      64(DX)(R10*2), Y6
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 320(R11)
+	VMOVUPD      Y6, 320(R8)
 	VMAXPD       Y6, Y5, Y5
-	VMASKMOVPD   96(DX)(R9*2), Y1, Y6
+	VMASKMOVPD   96(DX)(R10*2), Y1, Y6
 	VMOVUPD      pool<>+6656(SB), Y7
 	VBLENDVPD    Y1, Y6, Y7, Y6
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y4, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 352(R11)
+	VMOVUPD      Y6, 352(R8)
 	VMAXPD       Y6, Y5, Y4
 	VPBROADCASTD 12(BX), Y5
-	VMOVUPD      (R8), Y6
+	VMOVUPD      (R9), Y6
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y5, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 384(R11)
-	VMOVUPD      32(R8), Y7
+	VMOVUPD      Y6, 384(R8)
+	VMOVUPD      32(R9), Y7
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y5, Y8
 	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 416(R11)
+	VMOVUPD      Y7, 416(R8)
 	VMAXPD       Y7, Y6, Y6
-	VMOVUPD      64(R8), Y7
+	VMOVUPD      64(R9), Y7
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y5, Y8
 	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 448(R11)
+	VMOVUPD      Y7, 448(R8)
 	VMAXPD       Y7, Y6, Y6
-	VMASKMOVPD   96(R8), Y1, Y7
+	VMASKMOVPD   96(R9), Y1, Y7
 	VMOVUPD      pool<>+6656(SB), Y8
 	VBLENDVPD    Y1, Y7, Y8, Y7
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y5, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 480(R11)
+	VMOVUPD      Y7, 480(R8)
 	VMAXPD       Y7, Y6, Y5
 
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -28614,18 +28569,18 @@ d_r4groups:
 	VMAXPD     Y4, Y2, Y2
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11), Y3
-	MOVLQSX      4(BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11)(R9*1), Y4
-	MOVLQSX      8(BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11)(R9*2), Y5
-	MOVLQSX      12(BX), R11
-	LEAQ         (R8)(R11*8), R11
-	VBROADCASTSD (R11), Y6
+	MOVLQSX      (BX), R12
+	LEAQ         (DX)(R12*8), R12
+	VBROADCASTSD (R12), Y3
+	MOVLQSX      4(BX), R12
+	LEAQ         (DX)(R12*8), R12
+	VBROADCASTSD (R12)(R10*1), Y4
+	MOVLQSX      8(BX), R12
+	LEAQ         (DX)(R12*8), R12
+	VBROADCASTSD (R12)(R10*2), Y5
+	MOVLQSX      12(BX), R12
+	LEAQ         (R9)(R12*8), R12
+	VBROADCASTSD (R12), Y6
 	VBLENDPD     $0x0a, Y4, Y3, Y3
 	VBLENDPD     $0x0a, Y6, Y5, Y5
 	VBLENDPD     $0x0c, Y5, Y3, Y3
@@ -28680,9 +28635,6 @@ d_r4groups:
 	VPADDQ  pool<>+2432(SB), Y4, Y4
 	VMULPD  Y4, Y5, Y3
 	VMOVUPD Y3, 120(SP)
-	LEAQ    416(SP), R8
-	ADDQ    $0x3f, R8
-	ANDQ    $-64, R8
 
 	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
 	VBROADCASTSD 184(SP), Y3
@@ -29172,82 +29124,79 @@ d_r4groups:
 	VMULPD       Y4, Y5, Y5
 	VXORPD       pool<>+3968(SB), Y5, Y5
 	VMOVUPD      Y5, 48(SP)
-	LEAQ         416(SP), R11
-	ADDQ         $0x3f, R11
-	ANDQ         $-64, R11
 
 	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
-	LEAQ       (CX)(R10*1), R8
+	LEAQ       (CX)(R11*1), R9
 	VPERMPD    $0x00, Y6, Y4
-	VMOVUPD    (R11), Y5
+	VMOVUPD    (R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, (CX)
-	VMOVUPD    32(R11), Y5
+	VMOVUPD    32(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, 32(CX)
-	VMOVUPD    64(R11), Y5
+	VMOVUPD    64(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, 64(CX)
-	VMOVUPD    96(R11), Y5
+	VMOVUPD    96(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMASKMOVPD Y5, Y1, 96(CX)
 	VPERMPD    $0x55, Y6, Y4
-	VMOVUPD    128(R11), Y5
+	VMOVUPD    128(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, (CX)(R9*1)
-	VMOVUPD    160(R11), Y5
+	VMOVUPD    Y5, (CX)(R10*1)
+	VMOVUPD    160(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 32(CX)(R9*1)
-	VMOVUPD    192(R11), Y5
+	VMOVUPD    Y5, 32(CX)(R10*1)
+	VMOVUPD    192(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 64(CX)(R9*1)
-	VMOVUPD    224(R11), Y5
+	VMOVUPD    Y5, 64(CX)(R10*1)
+	VMOVUPD    224(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMASKMOVPD Y5, Y1, 96(CX)(R9*1)
+	VMASKMOVPD Y5, Y1, 96(CX)(R10*1)
 	VPERMPD    $0xaa, Y6, Y4
-	VMOVUPD    256(R11), Y5
+	VMOVUPD    256(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, (CX)(R9*2)
-	VMOVUPD    288(R11), Y5
+	VMOVUPD    Y5, (CX)(R10*2)
+	VMOVUPD    288(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 32(CX)(R9*2)
-	VMOVUPD    320(R11), Y5
+	VMOVUPD    Y5, 32(CX)(R10*2)
+	VMOVUPD    320(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 64(CX)(R9*2)
-	VMOVUPD    352(R11), Y5
+	VMOVUPD    Y5, 64(CX)(R10*2)
+	VMOVUPD    352(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMASKMOVPD Y5, Y1, 96(CX)(R9*2)
+	VMASKMOVPD Y5, Y1, 96(CX)(R10*2)
 	VPERMPD    $0xff, Y6, Y4
-	VMOVUPD    384(R11), Y5
+	VMOVUPD    384(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, (R8)
-	VMOVUPD    416(R11), Y5
+	VMOVUPD    Y5, (R9)
+	VMOVUPD    416(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 32(R8)
-	VMOVUPD    448(R11), Y5
+	VMOVUPD    Y5, 32(R9)
+	VMOVUPD    448(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 64(R8)
-	VMOVUPD    480(R11), Y5
+	VMOVUPD    Y5, 64(R9)
+	VMOVUPD    480(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMASKMOVPD Y5, Y1, 96(R8)
+	VMASKMOVPD Y5, Y1, 96(R9)
 
 	// ds at each target: minus the other entries' share.
-	LEAQ    (CX), R11
-	MOVLQSX (BX), R12
-	MOVQ    48(SP), R13
-	MOVQ    R13, (R11)(R12*8)
-	LEAQ    (CX)(R9*1), R11
-	MOVLQSX 4(BX), R12
-	MOVQ    56(SP), R13
-	MOVQ    R13, (R11)(R12*8)
-	LEAQ    (CX)(R9*2), R11
-	MOVLQSX 8(BX), R12
-	MOVQ    64(SP), R13
-	MOVQ    R13, (R11)(R12*8)
-	LEAQ    (R8), R8
-	MOVLQSX 12(BX), R11
-	MOVQ    72(SP), R12
-	MOVQ    R12, (R8)(R11*8)
+	LEAQ    (CX), R12
+	MOVLQSX (BX), R13
+	MOVQ    48(SP), R14
+	MOVQ    R14, (R12)(R13*8)
+	LEAQ    (CX)(R10*1), R12
+	MOVLQSX 4(BX), R13
+	MOVQ    56(SP), R14
+	MOVQ    R14, (R12)(R13*8)
+	LEAQ    (CX)(R10*2), R12
+	MOVLQSX 8(BX), R13
+	MOVQ    64(SP), R14
+	MOVQ    R14, (R12)(R13*8)
+	LEAQ    (R9), R9
+	MOVLQSX 12(BX), R12
+	MOVQ    72(SP), R13
+	MOVQ    R13, (R9)(R12*8)
 	VMOVUPD 152(SP), Y4
 	CMPQ    408(SP), $0x00
 	JE      d_r4gnopend
@@ -29330,8 +29279,8 @@ d_r4gnopend:
 	VMOVUPD Y2, 280(SP)
 	VMOVUPD Y4, 344(SP)
 	MOVQ    $0x00000001, 408(SP)
-	LEAQ    (DX)(R9*4), DX
-	LEAQ    (CX)(R9*4), CX
+	LEAQ    (DX)(R10*4), DX
+	LEAQ    (CX)(R10*4), CX
 	ADDQ    $0x00000020, AX
 	ADDQ    $0x00000010, BX
 	SUBQ    $0x04, SI
@@ -29429,15 +29378,12 @@ d_r4solo:
 	JMP   d_r4groups
 
 d_r4one:
-	MOVLQSX (BX), R8
-	TESTQ   R8, R8
+	MOVLQSX (BX), R9
+	TESTQ   R9, R9
 	JS      d_r4oignored
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         416(SP), R8
-	ADDQ         $0x3f, R8
-	ANDQ         $-64, R8
 	VPBROADCASTD (BX), Y2
 	VMOVUPD      (DX), Y3
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
@@ -29473,8 +29419,8 @@ d_r4one:
 	VMAXPD     Y3, Y2, Y2
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (BX), R8
-	VBROADCASTSD (DX)(R8*8), Y3
+	MOVLQSX      (BX), R9
+	VBROADCASTSD (DX)(R9*8), Y3
 	VMAXPD       Y3, Y2, Y4
 
 	// Others' max more than confidentMargin (float64: confidentMargin64)
@@ -29526,9 +29472,6 @@ d_r4one:
 	VPADDQ  pool<>+2432(SB), Y4, Y4
 	VMULPD  Y4, Y5, Y3
 	VMOVUPD Y3, 120(SP)
-	LEAQ    416(SP), R8
-	ADDQ    $0x3f, R8
-	ANDQ    $-64, R8
 
 	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
 	VBROADCASTSD 184(SP), Y3
@@ -29670,9 +29613,6 @@ d_r4one:
 	VMULPD       Y4, Y5, Y5
 	VXORPD       pool<>+3968(SB), Y5, Y5
 	VMOVUPD      Y5, 48(SP)
-	LEAQ         416(SP), R8
-	ADDQ         $0x3f, R8
-	ANDQ         $-64, R8
 
 	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
 	VMOVUPD    (R8), Y4
@@ -29689,10 +29629,10 @@ d_r4one:
 	VMASKMOVPD Y4, Y1, 96(CX)
 
 	// ds at each target: minus the other entries' share.
-	LEAQ    (CX), R8
-	MOVLQSX (BX), R11
-	MOVQ    48(SP), R12
-	MOVQ    R12, (R8)(R11*8)
+	LEAQ    (CX), R9
+	MOVLQSX (BX), R12
+	MOVQ    48(SP), R13
+	MOVQ    R13, (R9)(R12*8)
 	VADDPD  Y2, Y3, Y4
 	VMOVAPD Y4, Y4
 
@@ -29773,33 +29713,33 @@ d_r4onext:
 
 d_r4oignored:
 	MOVQ   $0x00000000, (AX)
-	MOVQ   DI, R8
-	MOVQ   CX, R11
+	MOVQ   DI, R9
+	MOVQ   CX, R12
 	VXORPS Y2, Y2, Y2
 
 d_r4ozero_loop:
-	CMPQ    R8, $0x00000010
+	CMPQ    R9, $0x00000010
 	JL      d_r4ozero_one
-	VMOVUPD Y2, (R11)
-	VMOVUPD Y2, 32(R11)
-	VMOVUPD Y2, 64(R11)
-	VMOVUPD Y2, 96(R11)
-	ADDQ    $0x00000080, R11
-	SUBQ    $0x00000010, R8
+	VMOVUPD Y2, (R12)
+	VMOVUPD Y2, 32(R12)
+	VMOVUPD Y2, 64(R12)
+	VMOVUPD Y2, 96(R12)
+	ADDQ    $0x00000080, R12
+	SUBQ    $0x00000010, R9
 	JMP     d_r4ozero_loop
 
 d_r4ozero_one:
-	CMPQ    R8, $0x00000004
+	CMPQ    R9, $0x00000004
 	JL      d_r4ozero_tail
-	VMOVUPD Y2, (R11)
-	ADDQ    $0x00000020, R11
-	SUBQ    $0x00000004, R8
+	VMOVUPD Y2, (R12)
+	ADDQ    $0x00000020, R12
+	SUBQ    $0x00000004, R9
 	JMP     d_r4ozero_one
 
 d_r4ozero_tail:
-	TESTQ      R8, R8
+	TESTQ      R9, R9
 	JE         d_r4ozero_done
-	VMASKMOVPD Y2, Y0, (R11)
+	VMASKMOVPD Y2, Y0, (R12)
 
 d_r4ozero_done:
 	JMP d_r4onext
@@ -29813,140 +29753,137 @@ d_r4skip:
 	// Rows of 5 float64 vectors, the last masked: resident.
 	CMPQ    DI, $0x00000014
 	JA      d_r5skip
-	MOVQ    DI, R8
-	SUBQ    $0x00000010, R8
-	SHLQ    $0x03, R8
-	NEGQ    R8
-	LEAQ    masktab<>+0(SB), R9
-	VMOVDQU 32(R9)(R8*1), Y1
 	MOVQ    DI, R9
+	SUBQ    $0x00000010, R9
 	SHLQ    $0x03, R9
-	LEAQ    (R9)(R9*2), R10
+	NEGQ    R9
+	LEAQ    masktab<>+0(SB), R10
+	VMOVDQU 32(R10)(R9*1), Y1
+	MOVQ    DI, R10
+	SHLQ    $0x03, R10
+	LEAQ    (R10)(R10*2), R11
 	MOVQ    $0x00000000, 408(SP)
 
 d_r5groups:
 	CMPQ  SI, $0x04
 	JL    d_r5rest
-	MOVL  (BX), R8
-	ORL   4(BX), R8
-	ORL   8(BX), R8
-	ORL   12(BX), R8
-	TESTL R8, R8
+	MOVL  (BX), R9
+	ORL   4(BX), R9
+	ORL   8(BX), R9
+	ORL   12(BX), R9
+	TESTL R9, R9
 	JS    d_r5bail
-	LEAQ  (DX)(R10*1), R8
+	LEAQ  (DX)(R11*1), R9
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         416(SP), R11
-	ADDQ         $0x3f, R11
-	ANDQ         $-64, R11
 	VPBROADCASTD (BX), Y2
 	VMOVUPD      (DX), Y3
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, (R11)
+	VMOVUPD      Y3, (R8)
 	VMOVUPD      32(DX), Y4
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 32(R11)
+	VMOVUPD      Y4, 32(R8)
 	VMAXPD       Y4, Y3, Y3
 	VMOVUPD      64(DX), Y4
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 64(R11)
+	VMOVUPD      Y4, 64(R8)
 	VMAXPD       Y4, Y3, Y3
 	VMOVUPD      96(DX), Y4
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 96(R11)
+	VMOVUPD      Y4, 96(R8)
 	VMAXPD       Y4, Y3, Y3
 	VMASKMOVPD   128(DX), Y1, Y4
 	VMOVUPD      pool<>+6656(SB), Y5
 	VBLENDVPD    Y1, Y4, Y5, Y4
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y2, Y2
 	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 128(R11)
+	VMOVUPD      Y4, 128(R8)
 	VMAXPD       Y4, Y3, Y2
 	VPBROADCASTD 4(BX), Y3
-	VMOVUPD      (DX)(R9*1), Y4
+	VMOVUPD      (DX)(R10*1), Y4
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y3, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 160(R11)
-	VMOVUPD      32(DX)(R9*1), Y5
+	VMOVUPD      Y4, 160(R8)
+	VMOVUPD      32(DX)(R10*1), Y5
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 192(R11)
+	VMOVUPD      Y5, 192(R8)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      64(DX)(R9*1), Y5
+	VMOVUPD      64(DX)(R10*1), Y5
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 224(R11)
+	VMOVUPD      Y5, 224(R8)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      96(DX)(R9*1), Y5
+	VMOVUPD      96(DX)(R10*1), Y5
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 256(R11)
+	VMOVUPD      Y5, 256(R8)
 	VMAXPD       Y5, Y4, Y4
-	VMASKMOVPD   128(DX)(R9*1), Y1, Y5
+	VMASKMOVPD   128(DX)(R10*1), Y1, Y5
 	VMOVUPD      pool<>+6656(SB), Y6
 	VBLENDVPD    Y1, Y5, Y6, Y5
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y3, Y3
 	VBLENDVPD    Y3, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 288(R11)
+	VMOVUPD      Y5, 288(R8)
 	VMAXPD       Y5, Y4, Y3
 	VPBROADCASTD 8(BX), Y4
-	VMOVUPD      (DX)(R9*2), Y5
+	VMOVUPD      (DX)(R10*2), Y5
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y4, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 320(R11)
-	VMOVUPD      32(DX)(R9*2), Y6
+	VMOVUPD      Y5, 320(R8)
+	VMOVUPD      32(DX)(R10*2), Y6
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 352(R11)
+	VMOVUPD      Y6, 352(R8)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      64(DX)(R9*2), Y6
+	VMOVUPD      64(DX)(R10*2), Y6
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 384(R11)
+	VMOVUPD      Y6, 384(R8)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      96(DX)(R9*2), Y6
+	VMOVUPD      96(DX)(R10*2), Y6
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 416(R11)
+	VMOVUPD      Y6, 416(R8)
 	VMAXPD       Y6, Y5, Y5
-	VMASKMOVPD   128(DX)(R9*2), Y1, Y6
+	VMASKMOVPD   128(DX)(R10*2), Y1, Y6
 	VMOVUPD      pool<>+6656(SB), Y7
 	VBLENDVPD    Y1, Y6, Y7, Y6
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y4, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 448(R11)
+	VMOVUPD      Y6, 448(R8)
 	VMAXPD       Y6, Y5, Y4
 	VPBROADCASTD 12(BX), Y5
-	VMOVUPD      (R8), Y6
+	VMOVUPD      (R9), Y6
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y5, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 480(R11)
-	VMOVUPD      32(R8), Y7
+	VMOVUPD      Y6, 480(R8)
+	VMOVUPD      32(R9), Y7
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y5, Y8
 	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 512(R11)
+	VMOVUPD      Y7, 512(R8)
 	VMAXPD       Y7, Y6, Y6
-	VMOVUPD      64(R8), Y7
+	VMOVUPD      64(R9), Y7
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y5, Y8
 	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 544(R11)
+	VMOVUPD      Y7, 544(R8)
 	VMAXPD       Y7, Y6, Y6
-	VMOVUPD      96(R8), Y7
+	VMOVUPD      96(R9), Y7
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y5, Y8
 	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 576(R11)
+	VMOVUPD      Y7, 576(R8)
 	VMAXPD       Y7, Y6, Y6
-	VMASKMOVPD   128(R8), Y1, Y7
+	VMASKMOVPD   128(R9), Y1, Y7
 	VMOVUPD      pool<>+6656(SB), Y8
 	VBLENDVPD    Y1, Y7, Y8, Y7
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y5, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 608(R11)
+	VMOVUPD      Y7, 608(R8)
 	VMAXPD       Y7, Y6, Y5
 
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -29961,18 +29898,18 @@ d_r5groups:
 	VMAXPD     Y4, Y2, Y2
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11), Y3
-	MOVLQSX      4(BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11)(R9*1), Y4
-	MOVLQSX      8(BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11)(R9*2), Y5
-	MOVLQSX      12(BX), R11
-	LEAQ         (R8)(R11*8), R11
-	VBROADCASTSD (R11), Y6
+	MOVLQSX      (BX), R12
+	LEAQ         (DX)(R12*8), R12
+	VBROADCASTSD (R12), Y3
+	MOVLQSX      4(BX), R12
+	LEAQ         (DX)(R12*8), R12
+	VBROADCASTSD (R12)(R10*1), Y4
+	MOVLQSX      8(BX), R12
+	LEAQ         (DX)(R12*8), R12
+	VBROADCASTSD (R12)(R10*2), Y5
+	MOVLQSX      12(BX), R12
+	LEAQ         (R9)(R12*8), R12
+	VBROADCASTSD (R12), Y6
 	VBLENDPD     $0x0a, Y4, Y3, Y3
 	VBLENDPD     $0x0a, Y6, Y5, Y5
 	VBLENDPD     $0x0c, Y5, Y3, Y3
@@ -30027,9 +29964,6 @@ d_r5groups:
 	VPADDQ  pool<>+2432(SB), Y4, Y4
 	VMULPD  Y4, Y5, Y3
 	VMOVUPD Y3, 120(SP)
-	LEAQ    416(SP), R8
-	ADDQ    $0x3f, R8
-	ANDQ    $-64, R8
 
 	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
 	VBROADCASTSD 184(SP), Y3
@@ -30647,94 +30581,91 @@ d_r5groups:
 	VMULPD       Y4, Y5, Y5
 	VXORPD       pool<>+3968(SB), Y5, Y5
 	VMOVUPD      Y5, 48(SP)
-	LEAQ         416(SP), R11
-	ADDQ         $0x3f, R11
-	ANDQ         $-64, R11
 
 	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
-	LEAQ       (CX)(R10*1), R8
+	LEAQ       (CX)(R11*1), R9
 	VPERMPD    $0x00, Y6, Y4
-	VMOVUPD    (R11), Y5
+	VMOVUPD    (R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, (CX)
-	VMOVUPD    32(R11), Y5
+	VMOVUPD    32(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, 32(CX)
-	VMOVUPD    64(R11), Y5
+	VMOVUPD    64(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, 64(CX)
-	VMOVUPD    96(R11), Y5
+	VMOVUPD    96(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, 96(CX)
-	VMOVUPD    128(R11), Y5
+	VMOVUPD    128(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMASKMOVPD Y5, Y1, 128(CX)
 	VPERMPD    $0x55, Y6, Y4
-	VMOVUPD    160(R11), Y5
+	VMOVUPD    160(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, (CX)(R9*1)
-	VMOVUPD    192(R11), Y5
+	VMOVUPD    Y5, (CX)(R10*1)
+	VMOVUPD    192(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 32(CX)(R9*1)
-	VMOVUPD    224(R11), Y5
+	VMOVUPD    Y5, 32(CX)(R10*1)
+	VMOVUPD    224(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 64(CX)(R9*1)
-	VMOVUPD    256(R11), Y5
+	VMOVUPD    Y5, 64(CX)(R10*1)
+	VMOVUPD    256(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 96(CX)(R9*1)
-	VMOVUPD    288(R11), Y5
+	VMOVUPD    Y5, 96(CX)(R10*1)
+	VMOVUPD    288(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMASKMOVPD Y5, Y1, 128(CX)(R9*1)
+	VMASKMOVPD Y5, Y1, 128(CX)(R10*1)
 	VPERMPD    $0xaa, Y6, Y4
-	VMOVUPD    320(R11), Y5
+	VMOVUPD    320(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, (CX)(R9*2)
-	VMOVUPD    352(R11), Y5
+	VMOVUPD    Y5, (CX)(R10*2)
+	VMOVUPD    352(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 32(CX)(R9*2)
-	VMOVUPD    384(R11), Y5
+	VMOVUPD    Y5, 32(CX)(R10*2)
+	VMOVUPD    384(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 64(CX)(R9*2)
-	VMOVUPD    416(R11), Y5
+	VMOVUPD    Y5, 64(CX)(R10*2)
+	VMOVUPD    416(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 96(CX)(R9*2)
-	VMOVUPD    448(R11), Y5
+	VMOVUPD    Y5, 96(CX)(R10*2)
+	VMOVUPD    448(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMASKMOVPD Y5, Y1, 128(CX)(R9*2)
+	VMASKMOVPD Y5, Y1, 128(CX)(R10*2)
 	VPERMPD    $0xff, Y6, Y4
-	VMOVUPD    480(R11), Y5
+	VMOVUPD    480(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, (R8)
-	VMOVUPD    512(R11), Y5
+	VMOVUPD    Y5, (R9)
+	VMOVUPD    512(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 32(R8)
-	VMOVUPD    544(R11), Y5
+	VMOVUPD    Y5, 32(R9)
+	VMOVUPD    544(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 64(R8)
-	VMOVUPD    576(R11), Y5
+	VMOVUPD    Y5, 64(R9)
+	VMOVUPD    576(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 96(R8)
-	VMOVUPD    608(R11), Y5
+	VMOVUPD    Y5, 96(R9)
+	VMOVUPD    608(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMASKMOVPD Y5, Y1, 128(R8)
+	VMASKMOVPD Y5, Y1, 128(R9)
 
 	// ds at each target: minus the other entries' share.
-	LEAQ    (CX), R11
-	MOVLQSX (BX), R12
-	MOVQ    48(SP), R13
-	MOVQ    R13, (R11)(R12*8)
-	LEAQ    (CX)(R9*1), R11
-	MOVLQSX 4(BX), R12
-	MOVQ    56(SP), R13
-	MOVQ    R13, (R11)(R12*8)
-	LEAQ    (CX)(R9*2), R11
-	MOVLQSX 8(BX), R12
-	MOVQ    64(SP), R13
-	MOVQ    R13, (R11)(R12*8)
-	LEAQ    (R8), R8
-	MOVLQSX 12(BX), R11
-	MOVQ    72(SP), R12
-	MOVQ    R12, (R8)(R11*8)
+	LEAQ    (CX), R12
+	MOVLQSX (BX), R13
+	MOVQ    48(SP), R14
+	MOVQ    R14, (R12)(R13*8)
+	LEAQ    (CX)(R10*1), R12
+	MOVLQSX 4(BX), R13
+	MOVQ    56(SP), R14
+	MOVQ    R14, (R12)(R13*8)
+	LEAQ    (CX)(R10*2), R12
+	MOVLQSX 8(BX), R13
+	MOVQ    64(SP), R14
+	MOVQ    R14, (R12)(R13*8)
+	LEAQ    (R9), R9
+	MOVLQSX 12(BX), R12
+	MOVQ    72(SP), R13
+	MOVQ    R13, (R9)(R12*8)
 	VMOVUPD 152(SP), Y4
 	CMPQ    408(SP), $0x00
 	JE      d_r5gnopend
@@ -30817,8 +30748,8 @@ d_r5gnopend:
 	VMOVUPD Y2, 280(SP)
 	VMOVUPD Y4, 344(SP)
 	MOVQ    $0x00000001, 408(SP)
-	LEAQ    (DX)(R9*4), DX
-	LEAQ    (CX)(R9*4), CX
+	LEAQ    (DX)(R10*4), DX
+	LEAQ    (CX)(R10*4), CX
 	ADDQ    $0x00000020, AX
 	ADDQ    $0x00000010, BX
 	SUBQ    $0x04, SI
@@ -30916,15 +30847,12 @@ d_r5solo:
 	JMP   d_r5groups
 
 d_r5one:
-	MOVLQSX (BX), R8
-	TESTQ   R8, R8
+	MOVLQSX (BX), R9
+	TESTQ   R9, R9
 	JS      d_r5oignored
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         416(SP), R8
-	ADDQ         $0x3f, R8
-	ANDQ         $-64, R8
 	VPBROADCASTD (BX), Y2
 	VMOVUPD      (DX), Y3
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
@@ -30965,8 +30893,8 @@ d_r5one:
 	VMAXPD     Y3, Y2, Y2
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (BX), R8
-	VBROADCASTSD (DX)(R8*8), Y3
+	MOVLQSX      (BX), R9
+	VBROADCASTSD (DX)(R9*8), Y3
 	VMAXPD       Y3, Y2, Y4
 
 	// Others' max more than confidentMargin (float64: confidentMargin64)
@@ -31018,9 +30946,6 @@ d_r5one:
 	VPADDQ  pool<>+2432(SB), Y4, Y4
 	VMULPD  Y4, Y5, Y3
 	VMOVUPD Y3, 120(SP)
-	LEAQ    416(SP), R8
-	ADDQ    $0x3f, R8
-	ANDQ    $-64, R8
 
 	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
 	VBROADCASTSD 184(SP), Y3
@@ -31194,9 +31119,6 @@ d_r5one:
 	VMULPD       Y4, Y5, Y5
 	VXORPD       pool<>+3968(SB), Y5, Y5
 	VMOVUPD      Y5, 48(SP)
-	LEAQ         416(SP), R8
-	ADDQ         $0x3f, R8
-	ANDQ         $-64, R8
 
 	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
 	VMOVUPD    (R8), Y4
@@ -31216,10 +31138,10 @@ d_r5one:
 	VMASKMOVPD Y4, Y1, 128(CX)
 
 	// ds at each target: minus the other entries' share.
-	LEAQ    (CX), R8
-	MOVLQSX (BX), R11
-	MOVQ    48(SP), R12
-	MOVQ    R12, (R8)(R11*8)
+	LEAQ    (CX), R9
+	MOVLQSX (BX), R12
+	MOVQ    48(SP), R13
+	MOVQ    R13, (R9)(R12*8)
 	VADDPD  Y2, Y3, Y4
 	VMOVAPD Y4, Y4
 
@@ -31300,33 +31222,33 @@ d_r5onext:
 
 d_r5oignored:
 	MOVQ   $0x00000000, (AX)
-	MOVQ   DI, R8
-	MOVQ   CX, R11
+	MOVQ   DI, R9
+	MOVQ   CX, R12
 	VXORPS Y2, Y2, Y2
 
 d_r5ozero_loop:
-	CMPQ    R8, $0x00000010
+	CMPQ    R9, $0x00000010
 	JL      d_r5ozero_one
-	VMOVUPD Y2, (R11)
-	VMOVUPD Y2, 32(R11)
-	VMOVUPD Y2, 64(R11)
-	VMOVUPD Y2, 96(R11)
-	ADDQ    $0x00000080, R11
-	SUBQ    $0x00000010, R8
+	VMOVUPD Y2, (R12)
+	VMOVUPD Y2, 32(R12)
+	VMOVUPD Y2, 64(R12)
+	VMOVUPD Y2, 96(R12)
+	ADDQ    $0x00000080, R12
+	SUBQ    $0x00000010, R9
 	JMP     d_r5ozero_loop
 
 d_r5ozero_one:
-	CMPQ    R8, $0x00000004
+	CMPQ    R9, $0x00000004
 	JL      d_r5ozero_tail
-	VMOVUPD Y2, (R11)
-	ADDQ    $0x00000020, R11
-	SUBQ    $0x00000004, R8
+	VMOVUPD Y2, (R12)
+	ADDQ    $0x00000020, R12
+	SUBQ    $0x00000004, R9
 	JMP     d_r5ozero_one
 
 d_r5ozero_tail:
-	TESTQ      R8, R8
+	TESTQ      R9, R9
 	JE         d_r5ozero_done
-	VMASKMOVPD Y2, Y0, (R11)
+	VMASKMOVPD Y2, Y0, (R12)
 
 d_r5ozero_done:
 	JMP d_r5onext
@@ -31340,160 +31262,157 @@ d_r5skip:
 	// Rows of 6 float64 vectors, the last masked: resident.
 	CMPQ    DI, $0x00000018
 	JA      d_r6skip
-	MOVQ    DI, R8
-	SUBQ    $0x00000014, R8
-	SHLQ    $0x03, R8
-	NEGQ    R8
-	LEAQ    masktab<>+0(SB), R9
-	VMOVDQU 32(R9)(R8*1), Y1
 	MOVQ    DI, R9
+	SUBQ    $0x00000014, R9
 	SHLQ    $0x03, R9
-	LEAQ    (R9)(R9*2), R10
+	NEGQ    R9
+	LEAQ    masktab<>+0(SB), R10
+	VMOVDQU 32(R10)(R9*1), Y1
+	MOVQ    DI, R10
+	SHLQ    $0x03, R10
+	LEAQ    (R10)(R10*2), R11
 	MOVQ    $0x00000000, 408(SP)
 
 d_r6groups:
 	CMPQ  SI, $0x04
 	JL    d_r6rest
-	MOVL  (BX), R8
-	ORL   4(BX), R8
-	ORL   8(BX), R8
-	ORL   12(BX), R8
-	TESTL R8, R8
+	MOVL  (BX), R9
+	ORL   4(BX), R9
+	ORL   8(BX), R9
+	ORL   12(BX), R9
+	TESTL R9, R9
 	JS    d_r6bail
-	LEAQ  (DX)(R10*1), R8
+	LEAQ  (DX)(R11*1), R9
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         416(SP), R11
-	ADDQ         $0x3f, R11
-	ANDQ         $-64, R11
 	VPBROADCASTD (BX), Y2
 	VMOVUPD      (DX), Y3
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, (R11)
+	VMOVUPD      Y3, (R8)
 	VMOVUPD      32(DX), Y4
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 32(R11)
+	VMOVUPD      Y4, 32(R8)
 	VMAXPD       Y4, Y3, Y3
 	VMOVUPD      64(DX), Y4
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 64(R11)
+	VMOVUPD      Y4, 64(R8)
 	VMAXPD       Y4, Y3, Y3
 	VMOVUPD      96(DX), Y4
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 96(R11)
+	VMOVUPD      Y4, 96(R8)
 	VMAXPD       Y4, Y3, Y3
 	VMOVUPD      128(DX), Y4
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 128(R11)
+	VMOVUPD      Y4, 128(R8)
 	VMAXPD       Y4, Y3, Y3
 	VMASKMOVPD   160(DX), Y1, Y4
 	VMOVUPD      pool<>+6656(SB), Y5
 	VBLENDVPD    Y1, Y4, Y5, Y4
 	VPCMPEQQ     xres64y_cols5<>+0(SB), Y2, Y2
 	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 160(R11)
+	VMOVUPD      Y4, 160(R8)
 	VMAXPD       Y4, Y3, Y2
 	VPBROADCASTD 4(BX), Y3
-	VMOVUPD      (DX)(R9*1), Y4
+	VMOVUPD      (DX)(R10*1), Y4
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y3, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 192(R11)
-	VMOVUPD      32(DX)(R9*1), Y5
+	VMOVUPD      Y4, 192(R8)
+	VMOVUPD      32(DX)(R10*1), Y5
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 224(R11)
+	VMOVUPD      Y5, 224(R8)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      64(DX)(R9*1), Y5
+	VMOVUPD      64(DX)(R10*1), Y5
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 256(R11)
+	VMOVUPD      Y5, 256(R8)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      96(DX)(R9*1), Y5
+	VMOVUPD      96(DX)(R10*1), Y5
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 288(R11)
+	VMOVUPD      Y5, 288(R8)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      128(DX)(R9*1), Y5
+	VMOVUPD      128(DX)(R10*1), Y5
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 320(R11)
+	VMOVUPD      Y5, 320(R8)
 	VMAXPD       Y5, Y4, Y4
-	VMASKMOVPD   160(DX)(R9*1), Y1, Y5
+	VMASKMOVPD   160(DX)(R10*1), Y1, Y5
 	VMOVUPD      pool<>+6656(SB), Y6
 	VBLENDVPD    Y1, Y5, Y6, Y5
 	VPCMPEQQ     xres64y_cols5<>+0(SB), Y3, Y3
 	VBLENDVPD    Y3, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 352(R11)
+	VMOVUPD      Y5, 352(R8)
 	VMAXPD       Y5, Y4, Y3
 	VPBROADCASTD 8(BX), Y4
-	VMOVUPD      (DX)(R9*2), Y5
+	VMOVUPD      (DX)(R10*2), Y5
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y4, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 384(R11)
-	VMOVUPD      32(DX)(R9*2), Y6
+	VMOVUPD      Y5, 384(R8)
+	VMOVUPD      32(DX)(R10*2), Y6
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 416(R11)
+	VMOVUPD      Y6, 416(R8)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      64(DX)(R9*2), Y6
+	VMOVUPD      64(DX)(R10*2), Y6
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 448(R11)
+	VMOVUPD      Y6, 448(R8)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      96(DX)(R9*2), Y6
+	VMOVUPD      96(DX)(R10*2), Y6
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 480(R11)
+	VMOVUPD      Y6, 480(R8)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      128(DX)(R9*2), Y6
+	VMOVUPD      128(DX)(R10*2), Y6
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 512(R11)
+	VMOVUPD      Y6, 512(R8)
 	VMAXPD       Y6, Y5, Y5
-	VMASKMOVPD   160(DX)(R9*2), Y1, Y6
+	VMASKMOVPD   160(DX)(R10*2), Y1, Y6
 	VMOVUPD      pool<>+6656(SB), Y7
 	VBLENDVPD    Y1, Y6, Y7, Y6
 	VPCMPEQQ     xres64y_cols5<>+0(SB), Y4, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 544(R11)
+	VMOVUPD      Y6, 544(R8)
 	VMAXPD       Y6, Y5, Y4
 	VPBROADCASTD 12(BX), Y5
-	VMOVUPD      (R8), Y6
+	VMOVUPD      (R9), Y6
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y5, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 576(R11)
-	VMOVUPD      32(R8), Y7
+	VMOVUPD      Y6, 576(R8)
+	VMOVUPD      32(R9), Y7
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y5, Y8
 	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 608(R11)
+	VMOVUPD      Y7, 608(R8)
 	VMAXPD       Y7, Y6, Y6
-	VMOVUPD      64(R8), Y7
+	VMOVUPD      64(R9), Y7
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y5, Y8
 	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 640(R11)
+	VMOVUPD      Y7, 640(R8)
 	VMAXPD       Y7, Y6, Y6
-	VMOVUPD      96(R8), Y7
+	VMOVUPD      96(R9), Y7
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y5, Y8
 	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 672(R11)
+	VMOVUPD      Y7, 672(R8)
 	VMAXPD       Y7, Y6, Y6
-	VMOVUPD      128(R8), Y7
+	VMOVUPD      128(R9), Y7
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y5, Y8
 	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 704(R11)
+	VMOVUPD      Y7, 704(R8)
 	VMAXPD       Y7, Y6, Y6
-	VMASKMOVPD   160(R8), Y1, Y7
+	VMASKMOVPD   160(R9), Y1, Y7
 	VMOVUPD      pool<>+6656(SB), Y8
 	VBLENDVPD    Y1, Y7, Y8, Y7
 	VPCMPEQQ     xres64y_cols5<>+0(SB), Y5, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 736(R11)
+	VMOVUPD      Y7, 736(R8)
 	VMAXPD       Y7, Y6, Y5
 
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -31508,18 +31427,18 @@ d_r6groups:
 	VMAXPD     Y4, Y2, Y2
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11), Y3
-	MOVLQSX      4(BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11)(R9*1), Y4
-	MOVLQSX      8(BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11)(R9*2), Y5
-	MOVLQSX      12(BX), R11
-	LEAQ         (R8)(R11*8), R11
-	VBROADCASTSD (R11), Y6
+	MOVLQSX      (BX), R12
+	LEAQ         (DX)(R12*8), R12
+	VBROADCASTSD (R12), Y3
+	MOVLQSX      4(BX), R12
+	LEAQ         (DX)(R12*8), R12
+	VBROADCASTSD (R12)(R10*1), Y4
+	MOVLQSX      8(BX), R12
+	LEAQ         (DX)(R12*8), R12
+	VBROADCASTSD (R12)(R10*2), Y5
+	MOVLQSX      12(BX), R12
+	LEAQ         (R9)(R12*8), R12
+	VBROADCASTSD (R12), Y6
 	VBLENDPD     $0x0a, Y4, Y3, Y3
 	VBLENDPD     $0x0a, Y6, Y5, Y5
 	VBLENDPD     $0x0c, Y5, Y3, Y3
@@ -31574,9 +31493,6 @@ d_r6groups:
 	VPADDQ  pool<>+2432(SB), Y4, Y4
 	VMULPD  Y4, Y5, Y3
 	VMOVUPD Y3, 120(SP)
-	LEAQ    416(SP), R8
-	ADDQ    $0x3f, R8
-	ANDQ    $-64, R8
 
 	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
 	VBROADCASTSD 184(SP), Y3
@@ -32298,106 +32214,103 @@ d_r6groups:
 	VMULPD       Y4, Y5, Y5
 	VXORPD       pool<>+3968(SB), Y5, Y5
 	VMOVUPD      Y5, 48(SP)
-	LEAQ         416(SP), R11
-	ADDQ         $0x3f, R11
-	ANDQ         $-64, R11
 
 	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
-	LEAQ       (CX)(R10*1), R8
+	LEAQ       (CX)(R11*1), R9
 	VPERMPD    $0x00, Y6, Y4
-	VMOVUPD    (R11), Y5
+	VMOVUPD    (R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, (CX)
-	VMOVUPD    32(R11), Y5
+	VMOVUPD    32(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, 32(CX)
-	VMOVUPD    64(R11), Y5
+	VMOVUPD    64(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, 64(CX)
-	VMOVUPD    96(R11), Y5
+	VMOVUPD    96(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, 96(CX)
-	VMOVUPD    128(R11), Y5
+	VMOVUPD    128(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, 128(CX)
-	VMOVUPD    160(R11), Y5
+	VMOVUPD    160(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMASKMOVPD Y5, Y1, 160(CX)
 	VPERMPD    $0x55, Y6, Y4
-	VMOVUPD    192(R11), Y5
+	VMOVUPD    192(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, (CX)(R9*1)
-	VMOVUPD    224(R11), Y5
+	VMOVUPD    Y5, (CX)(R10*1)
+	VMOVUPD    224(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 32(CX)(R9*1)
-	VMOVUPD    256(R11), Y5
+	VMOVUPD    Y5, 32(CX)(R10*1)
+	VMOVUPD    256(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 64(CX)(R9*1)
-	VMOVUPD    288(R11), Y5
+	VMOVUPD    Y5, 64(CX)(R10*1)
+	VMOVUPD    288(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 96(CX)(R9*1)
-	VMOVUPD    320(R11), Y5
+	VMOVUPD    Y5, 96(CX)(R10*1)
+	VMOVUPD    320(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 128(CX)(R9*1)
-	VMOVUPD    352(R11), Y5
+	VMOVUPD    Y5, 128(CX)(R10*1)
+	VMOVUPD    352(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMASKMOVPD Y5, Y1, 160(CX)(R9*1)
+	VMASKMOVPD Y5, Y1, 160(CX)(R10*1)
 	VPERMPD    $0xaa, Y6, Y4
-	VMOVUPD    384(R11), Y5
+	VMOVUPD    384(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, (CX)(R9*2)
-	VMOVUPD    416(R11), Y5
+	VMOVUPD    Y5, (CX)(R10*2)
+	VMOVUPD    416(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 32(CX)(R9*2)
-	VMOVUPD    448(R11), Y5
+	VMOVUPD    Y5, 32(CX)(R10*2)
+	VMOVUPD    448(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 64(CX)(R9*2)
-	VMOVUPD    480(R11), Y5
+	VMOVUPD    Y5, 64(CX)(R10*2)
+	VMOVUPD    480(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 96(CX)(R9*2)
-	VMOVUPD    512(R11), Y5
+	VMOVUPD    Y5, 96(CX)(R10*2)
+	VMOVUPD    512(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 128(CX)(R9*2)
-	VMOVUPD    544(R11), Y5
+	VMOVUPD    Y5, 128(CX)(R10*2)
+	VMOVUPD    544(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMASKMOVPD Y5, Y1, 160(CX)(R9*2)
+	VMASKMOVPD Y5, Y1, 160(CX)(R10*2)
 	VPERMPD    $0xff, Y6, Y4
-	VMOVUPD    576(R11), Y5
+	VMOVUPD    576(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, (R8)
-	VMOVUPD    608(R11), Y5
+	VMOVUPD    Y5, (R9)
+	VMOVUPD    608(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 32(R8)
-	VMOVUPD    640(R11), Y5
+	VMOVUPD    Y5, 32(R9)
+	VMOVUPD    640(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 64(R8)
-	VMOVUPD    672(R11), Y5
+	VMOVUPD    Y5, 64(R9)
+	VMOVUPD    672(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 96(R8)
-	VMOVUPD    704(R11), Y5
+	VMOVUPD    Y5, 96(R9)
+	VMOVUPD    704(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 128(R8)
-	VMOVUPD    736(R11), Y5
+	VMOVUPD    Y5, 128(R9)
+	VMOVUPD    736(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMASKMOVPD Y5, Y1, 160(R8)
+	VMASKMOVPD Y5, Y1, 160(R9)
 
 	// ds at each target: minus the other entries' share.
-	LEAQ    (CX), R11
-	MOVLQSX (BX), R12
-	MOVQ    48(SP), R13
-	MOVQ    R13, (R11)(R12*8)
-	LEAQ    (CX)(R9*1), R11
-	MOVLQSX 4(BX), R12
-	MOVQ    56(SP), R13
-	MOVQ    R13, (R11)(R12*8)
-	LEAQ    (CX)(R9*2), R11
-	MOVLQSX 8(BX), R12
-	MOVQ    64(SP), R13
-	MOVQ    R13, (R11)(R12*8)
-	LEAQ    (R8), R8
-	MOVLQSX 12(BX), R11
-	MOVQ    72(SP), R12
-	MOVQ    R12, (R8)(R11*8)
+	LEAQ    (CX), R12
+	MOVLQSX (BX), R13
+	MOVQ    48(SP), R14
+	MOVQ    R14, (R12)(R13*8)
+	LEAQ    (CX)(R10*1), R12
+	MOVLQSX 4(BX), R13
+	MOVQ    56(SP), R14
+	MOVQ    R14, (R12)(R13*8)
+	LEAQ    (CX)(R10*2), R12
+	MOVLQSX 8(BX), R13
+	MOVQ    64(SP), R14
+	MOVQ    R14, (R12)(R13*8)
+	LEAQ    (R9), R9
+	MOVLQSX 12(BX), R12
+	MOVQ    72(SP), R13
+	MOVQ    R13, (R9)(R12*8)
 	VMOVUPD 152(SP), Y4
 	CMPQ    408(SP), $0x00
 	JE      d_r6gnopend
@@ -32480,8 +32393,8 @@ d_r6gnopend:
 	VMOVUPD Y2, 280(SP)
 	VMOVUPD Y4, 344(SP)
 	MOVQ    $0x00000001, 408(SP)
-	LEAQ    (DX)(R9*4), DX
-	LEAQ    (CX)(R9*4), CX
+	LEAQ    (DX)(R10*4), DX
+	LEAQ    (CX)(R10*4), CX
 	ADDQ    $0x00000020, AX
 	ADDQ    $0x00000010, BX
 	SUBQ    $0x04, SI
@@ -32579,15 +32492,12 @@ d_r6solo:
 	JMP   d_r6groups
 
 d_r6one:
-	MOVLQSX (BX), R8
-	TESTQ   R8, R8
+	MOVLQSX (BX), R9
+	TESTQ   R9, R9
 	JS      d_r6oignored
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         416(SP), R8
-	ADDQ         $0x3f, R8
-	ANDQ         $-64, R8
 	VPBROADCASTD (BX), Y2
 	VMOVUPD      (DX), Y3
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
@@ -32633,8 +32543,8 @@ d_r6one:
 	VMAXPD     Y3, Y2, Y2
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (BX), R8
-	VBROADCASTSD (DX)(R8*8), Y3
+	MOVLQSX      (BX), R9
+	VBROADCASTSD (DX)(R9*8), Y3
 	VMAXPD       Y3, Y2, Y4
 
 	// Others' max more than confidentMargin (float64: confidentMargin64)
@@ -32686,9 +32596,6 @@ d_r6one:
 	VPADDQ  pool<>+2432(SB), Y4, Y4
 	VMULPD  Y4, Y5, Y3
 	VMOVUPD Y3, 120(SP)
-	LEAQ    416(SP), R8
-	ADDQ    $0x3f, R8
-	ANDQ    $-64, R8
 
 	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
 	VBROADCASTSD 184(SP), Y3
@@ -32888,9 +32795,6 @@ d_r6one:
 	VMULPD       Y4, Y5, Y5
 	VXORPD       pool<>+3968(SB), Y5, Y5
 	VMOVUPD      Y5, 48(SP)
-	LEAQ         416(SP), R8
-	ADDQ         $0x3f, R8
-	ANDQ         $-64, R8
 
 	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
 	VMOVUPD    (R8), Y4
@@ -32913,10 +32817,10 @@ d_r6one:
 	VMASKMOVPD Y4, Y1, 160(CX)
 
 	// ds at each target: minus the other entries' share.
-	LEAQ    (CX), R8
-	MOVLQSX (BX), R11
-	MOVQ    48(SP), R12
-	MOVQ    R12, (R8)(R11*8)
+	LEAQ    (CX), R9
+	MOVLQSX (BX), R12
+	MOVQ    48(SP), R13
+	MOVQ    R13, (R9)(R12*8)
 	VADDPD  Y2, Y3, Y4
 	VMOVAPD Y4, Y4
 
@@ -32997,33 +32901,33 @@ d_r6onext:
 
 d_r6oignored:
 	MOVQ   $0x00000000, (AX)
-	MOVQ   DI, R8
-	MOVQ   CX, R11
+	MOVQ   DI, R9
+	MOVQ   CX, R12
 	VXORPS Y2, Y2, Y2
 
 d_r6ozero_loop:
-	CMPQ    R8, $0x00000010
+	CMPQ    R9, $0x00000010
 	JL      d_r6ozero_one
-	VMOVUPD Y2, (R11)
-	VMOVUPD Y2, 32(R11)
-	VMOVUPD Y2, 64(R11)
-	VMOVUPD Y2, 96(R11)
-	ADDQ    $0x00000080, R11
-	SUBQ    $0x00000010, R8
+	VMOVUPD Y2, (R12)
+	VMOVUPD Y2, 32(R12)
+	VMOVUPD Y2, 64(R12)
+	VMOVUPD Y2, 96(R12)
+	ADDQ    $0x00000080, R12
+	SUBQ    $0x00000010, R9
 	JMP     d_r6ozero_loop
 
 d_r6ozero_one:
-	CMPQ    R8, $0x00000004
+	CMPQ    R9, $0x00000004
 	JL      d_r6ozero_tail
-	VMOVUPD Y2, (R11)
-	ADDQ    $0x00000020, R11
-	SUBQ    $0x00000004, R8
+	VMOVUPD Y2, (R12)
+	ADDQ    $0x00000020, R12
+	SUBQ    $0x00000004, R9
 	JMP     d_r6ozero_one
 
 d_r6ozero_tail:
-	TESTQ      R8, R8
+	TESTQ      R9, R9
 	JE         d_r6ozero_done
-	VMASKMOVPD Y2, Y0, (R11)
+	VMASKMOVPD Y2, Y0, (R12)
 
 d_r6ozero_done:
 	JMP d_r6onext
@@ -33065,103 +32969,104 @@ TEXT ·crossEntropyLossScratch3F64AVX2(SB), $1872-112
 	XORQ DI, DI
 
 pfnext:
+	LEAQ 416(SP), DI
+	ADDQ $0x3f, DI
+	ANDQ $-64, DI
+
 	// Rows of 3 float64 vectors, the last masked: resident.
 	CMPQ    SI, $0x0000000c
 	JA      l_r3skip
-	MOVQ    SI, DI
-	SUBQ    $0x00000008, DI
-	SHLQ    $0x03, DI
-	NEGQ    DI
-	LEAQ    masktab<>+0(SB), R8
-	VMOVDQU 32(R8)(DI*1), Y0
 	MOVQ    SI, R8
+	SUBQ    $0x00000008, R8
 	SHLQ    $0x03, R8
-	LEAQ    (R8)(R8*2), R9
+	NEGQ    R8
+	LEAQ    masktab<>+0(SB), R9
+	VMOVDQU 32(R9)(R8*1), Y0
+	MOVQ    SI, R9
+	SHLQ    $0x03, R9
+	LEAQ    (R9)(R9*2), R10
 	MOVQ    $0x00000000, 408(SP)
 
 l_r3groups:
 	CMPQ  BX, $0x04
 	JL    l_r3rest
-	MOVL  (DX), DI
-	ORL   4(DX), DI
-	ORL   8(DX), DI
-	ORL   12(DX), DI
-	TESTL DI, DI
+	MOVL  (DX), R8
+	ORL   4(DX), R8
+	ORL   8(DX), R8
+	ORL   12(DX), R8
+	TESTL R8, R8
 	JS    l_r3bail
-	LEAQ  (CX)(R9*1), DI
+	LEAQ  (CX)(R10*1), R8
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         416(SP), R10
-	ADDQ         $0x3f, R10
-	ANDQ         $-64, R10
 	VPBROADCASTD (DX), Y1
 	VMOVUPD      (CX), Y2
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
 	VBLENDVPD    Y3, pool<>+6656(SB), Y2, Y2
-	VMOVUPD      Y2, (R10)
+	VMOVUPD      Y2, (DI)
 	VMOVUPD      32(CX), Y3
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y1, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 32(R10)
+	VMOVUPD      Y3, 32(DI)
 	VMAXPD       Y3, Y2, Y2
 	VMASKMOVPD   64(CX), Y0, Y3
 	VMOVUPD      pool<>+6656(SB), Y4
 	VBLENDVPD    Y0, Y3, Y4, Y3
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y1, Y1
 	VBLENDVPD    Y1, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 64(R10)
+	VMOVUPD      Y3, 64(DI)
 	VMAXPD       Y3, Y2, Y1
 	VPBROADCASTD 4(DX), Y2
-	VMOVUPD      (CX)(R8*1), Y3
+	VMOVUPD      (CX)(R9*1), Y3
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 96(R10)
-	VMOVUPD      32(CX)(R8*1), Y4
+	VMOVUPD      Y3, 96(DI)
+	VMOVUPD      32(CX)(R9*1), Y4
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 128(R10)
+	VMOVUPD      Y4, 128(DI)
 	VMAXPD       Y4, Y3, Y3
-	VMASKMOVPD   64(CX)(R8*1), Y0, Y4
+	VMASKMOVPD   64(CX)(R9*1), Y0, Y4
 	VMOVUPD      pool<>+6656(SB), Y5
 	VBLENDVPD    Y0, Y4, Y5, Y4
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y2
 	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 160(R10)
+	VMOVUPD      Y4, 160(DI)
 	VMAXPD       Y4, Y3, Y2
 	VPBROADCASTD 8(DX), Y3
-	VMOVUPD      (CX)(R8*2), Y4
+	VMOVUPD      (CX)(R9*2), Y4
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y3, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 192(R10)
-	VMOVUPD      32(CX)(R8*2), Y5
+	VMOVUPD      Y4, 192(DI)
+	VMOVUPD      32(CX)(R9*2), Y5
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 224(R10)
+	VMOVUPD      Y5, 224(DI)
 	VMAXPD       Y5, Y4, Y4
-	VMASKMOVPD   64(CX)(R8*2), Y0, Y5
+	VMASKMOVPD   64(CX)(R9*2), Y0, Y5
 	VMOVUPD      pool<>+6656(SB), Y6
 	VBLENDVPD    Y0, Y5, Y6, Y5
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y3, Y3
 	VBLENDVPD    Y3, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 256(R10)
+	VMOVUPD      Y5, 256(DI)
 	VMAXPD       Y5, Y4, Y3
 	VPBROADCASTD 12(DX), Y4
-	VMOVUPD      (DI), Y5
+	VMOVUPD      (R8), Y5
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y4, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 288(R10)
-	VMOVUPD      32(DI), Y6
+	VMOVUPD      Y5, 288(DI)
+	VMOVUPD      32(R8), Y6
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 320(R10)
+	VMOVUPD      Y6, 320(DI)
 	VMAXPD       Y6, Y5, Y5
-	VMASKMOVPD   64(DI), Y0, Y6
+	VMASKMOVPD   64(R8), Y0, Y6
 	VMOVUPD      pool<>+6656(SB), Y7
 	VBLENDVPD    Y0, Y6, Y7, Y6
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y4, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 352(R10)
+	VMOVUPD      Y6, 352(DI)
 	VMAXPD       Y6, Y5, Y4
 
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -33176,18 +33081,18 @@ l_r3groups:
 	VMAXPD     Y3, Y1, Y1
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (DX), R10
-	LEAQ         (CX)(R10*8), R10
-	VBROADCASTSD (R10), Y2
-	MOVLQSX      4(DX), R10
-	LEAQ         (CX)(R10*8), R10
-	VBROADCASTSD (R10)(R8*1), Y3
-	MOVLQSX      8(DX), R10
-	LEAQ         (CX)(R10*8), R10
-	VBROADCASTSD (R10)(R8*2), Y4
-	MOVLQSX      12(DX), R10
-	LEAQ         (DI)(R10*8), R10
-	VBROADCASTSD (R10), Y5
+	MOVLQSX      (DX), R11
+	LEAQ         (CX)(R11*8), R11
+	VBROADCASTSD (R11), Y2
+	MOVLQSX      4(DX), R11
+	LEAQ         (CX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*1), Y3
+	MOVLQSX      8(DX), R11
+	LEAQ         (CX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*2), Y4
+	MOVLQSX      12(DX), R11
+	LEAQ         (R8)(R11*8), R11
+	VBROADCASTSD (R11), Y5
 	VBLENDPD     $0x0a, Y3, Y2, Y2
 	VBLENDPD     $0x0a, Y5, Y4, Y4
 	VBLENDPD     $0x0c, Y4, Y2, Y2
@@ -33242,9 +33147,6 @@ l_r3groups:
 	VPADDQ  pool<>+2432(SB), Y3, Y3
 	VMULPD  Y3, Y4, Y2
 	VMOVUPD Y2, 120(SP)
-	LEAQ    416(SP), DI
-	ADDQ    $0x3f, DI
-	ANDQ    $-64, DI
 
 	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
 	VBROADCASTSD 184(SP), Y2
@@ -33689,7 +33591,7 @@ l_r3gnopend:
 	VMOVUPD Y1, 280(SP)
 	VMOVUPD Y3, 344(SP)
 	MOVQ    $0x00000001, 408(SP)
-	LEAQ    (CX)(R8*4), CX
+	LEAQ    (CX)(R9*4), CX
 	ADDQ    $0x00000020, AX
 	ADDQ    $0x00000010, DX
 	SUBQ    $0x04, BX
@@ -33787,15 +33689,12 @@ l_r3solo:
 	JMP   l_r3groups
 
 l_r3one:
-	MOVLQSX (DX), DI
-	TESTQ   DI, DI
+	MOVLQSX (DX), R8
+	TESTQ   R8, R8
 	JS      l_r3oignored
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         416(SP), DI
-	ADDQ         $0x3f, DI
-	ANDQ         $-64, DI
 	VPBROADCASTD (DX), Y1
 	VMOVUPD      (CX), Y2
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
@@ -33826,8 +33725,8 @@ l_r3one:
 	VMAXPD     Y2, Y1, Y1
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (DX), DI
-	VBROADCASTSD (CX)(DI*8), Y2
+	MOVLQSX      (DX), R8
+	VBROADCASTSD (CX)(R8*8), Y2
 	VMAXPD       Y2, Y1, Y3
 
 	// Others' max more than confidentMargin (float64: confidentMargin64)
@@ -33879,9 +33778,6 @@ l_r3one:
 	VPADDQ  pool<>+2432(SB), Y3, Y3
 	VMULPD  Y3, Y4, Y2
 	VMOVUPD Y2, 120(SP)
-	LEAQ    416(SP), DI
-	ADDQ    $0x3f, DI
-	ANDQ    $-64, DI
 
 	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
 	VBROADCASTSD 184(SP), Y2
@@ -34073,120 +33969,117 @@ l_r3skip:
 	// Rows of 4 float64 vectors, the last masked: resident.
 	CMPQ    SI, $0x00000010
 	JA      l_r4skip
-	MOVQ    SI, DI
-	SUBQ    $0x0000000c, DI
-	SHLQ    $0x03, DI
-	NEGQ    DI
-	LEAQ    masktab<>+0(SB), R8
-	VMOVDQU 32(R8)(DI*1), Y0
 	MOVQ    SI, R8
+	SUBQ    $0x0000000c, R8
 	SHLQ    $0x03, R8
-	LEAQ    (R8)(R8*2), R9
+	NEGQ    R8
+	LEAQ    masktab<>+0(SB), R9
+	VMOVDQU 32(R9)(R8*1), Y0
+	MOVQ    SI, R9
+	SHLQ    $0x03, R9
+	LEAQ    (R9)(R9*2), R10
 	MOVQ    $0x00000000, 408(SP)
 
 l_r4groups:
 	CMPQ  BX, $0x04
 	JL    l_r4rest
-	MOVL  (DX), DI
-	ORL   4(DX), DI
-	ORL   8(DX), DI
-	ORL   12(DX), DI
-	TESTL DI, DI
+	MOVL  (DX), R8
+	ORL   4(DX), R8
+	ORL   8(DX), R8
+	ORL   12(DX), R8
+	TESTL R8, R8
 	JS    l_r4bail
-	LEAQ  (CX)(R9*1), DI
+	LEAQ  (CX)(R10*1), R8
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         416(SP), R10
-	ADDQ         $0x3f, R10
-	ANDQ         $-64, R10
 	VPBROADCASTD (DX), Y1
 	VMOVUPD      (CX), Y2
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
 	VBLENDVPD    Y3, pool<>+6656(SB), Y2, Y2
-	VMOVUPD      Y2, (R10)
+	VMOVUPD      Y2, (DI)
 	VMOVUPD      32(CX), Y3
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y1, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 32(R10)
+	VMOVUPD      Y3, 32(DI)
 	VMAXPD       Y3, Y2, Y2
 	VMOVUPD      64(CX), Y3
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y1, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 64(R10)
+	VMOVUPD      Y3, 64(DI)
 	VMAXPD       Y3, Y2, Y2
 	VMASKMOVPD   96(CX), Y0, Y3
 	VMOVUPD      pool<>+6656(SB), Y4
 	VBLENDVPD    Y0, Y3, Y4, Y3
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y1, Y1
 	VBLENDVPD    Y1, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 96(R10)
+	VMOVUPD      Y3, 96(DI)
 	VMAXPD       Y3, Y2, Y1
 	VPBROADCASTD 4(DX), Y2
-	VMOVUPD      (CX)(R8*1), Y3
+	VMOVUPD      (CX)(R9*1), Y3
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 128(R10)
-	VMOVUPD      32(CX)(R8*1), Y4
+	VMOVUPD      Y3, 128(DI)
+	VMOVUPD      32(CX)(R9*1), Y4
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 160(R10)
+	VMOVUPD      Y4, 160(DI)
 	VMAXPD       Y4, Y3, Y3
-	VMOVUPD      64(CX)(R8*1), Y4
+	VMOVUPD      64(CX)(R9*1), Y4
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 192(R10)
+	VMOVUPD      Y4, 192(DI)
 	VMAXPD       Y4, Y3, Y3
-	VMASKMOVPD   96(CX)(R8*1), Y0, Y4
+	VMASKMOVPD   96(CX)(R9*1), Y0, Y4
 	VMOVUPD      pool<>+6656(SB), Y5
 	VBLENDVPD    Y0, Y4, Y5, Y4
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y2, Y2
 	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 224(R10)
+	VMOVUPD      Y4, 224(DI)
 	VMAXPD       Y4, Y3, Y2
 	VPBROADCASTD 8(DX), Y3
-	VMOVUPD      (CX)(R8*2), Y4
+	VMOVUPD      (CX)(R9*2), Y4
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y3, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 256(R10)
-	VMOVUPD      32(CX)(R8*2), Y5
+	VMOVUPD      Y4, 256(DI)
+	VMOVUPD      32(CX)(R9*2), Y5
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 288(R10)
+	VMOVUPD      Y5, 288(DI)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      64(CX)(R8*2), Y5
+	VMOVUPD      64(CX)(R9*2), Y5
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 320(R10)
+	VMOVUPD      Y5, 320(DI)
 	VMAXPD       Y5, Y4, Y4
-	VMASKMOVPD   96(CX)(R8*2), Y0, Y5
+	VMASKMOVPD   96(CX)(R9*2), Y0, Y5
 	VMOVUPD      pool<>+6656(SB), Y6
 	VBLENDVPD    Y0, Y5, Y6, Y5
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y3, Y3
 	VBLENDVPD    Y3, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 352(R10)
+	VMOVUPD      Y5, 352(DI)
 	VMAXPD       Y5, Y4, Y3
 	VPBROADCASTD 12(DX), Y4
-	VMOVUPD      (DI), Y5
+	VMOVUPD      (R8), Y5
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y4, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 384(R10)
-	VMOVUPD      32(DI), Y6
+	VMOVUPD      Y5, 384(DI)
+	VMOVUPD      32(R8), Y6
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 416(R10)
+	VMOVUPD      Y6, 416(DI)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      64(DI), Y6
+	VMOVUPD      64(R8), Y6
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 448(R10)
+	VMOVUPD      Y6, 448(DI)
 	VMAXPD       Y6, Y5, Y5
-	VMASKMOVPD   96(DI), Y0, Y6
+	VMASKMOVPD   96(R8), Y0, Y6
 	VMOVUPD      pool<>+6656(SB), Y7
 	VBLENDVPD    Y0, Y6, Y7, Y6
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y4, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 480(R10)
+	VMOVUPD      Y6, 480(DI)
 	VMAXPD       Y6, Y5, Y4
 
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -34201,18 +34094,18 @@ l_r4groups:
 	VMAXPD     Y3, Y1, Y1
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (DX), R10
-	LEAQ         (CX)(R10*8), R10
-	VBROADCASTSD (R10), Y2
-	MOVLQSX      4(DX), R10
-	LEAQ         (CX)(R10*8), R10
-	VBROADCASTSD (R10)(R8*1), Y3
-	MOVLQSX      8(DX), R10
-	LEAQ         (CX)(R10*8), R10
-	VBROADCASTSD (R10)(R8*2), Y4
-	MOVLQSX      12(DX), R10
-	LEAQ         (DI)(R10*8), R10
-	VBROADCASTSD (R10), Y5
+	MOVLQSX      (DX), R11
+	LEAQ         (CX)(R11*8), R11
+	VBROADCASTSD (R11), Y2
+	MOVLQSX      4(DX), R11
+	LEAQ         (CX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*1), Y3
+	MOVLQSX      8(DX), R11
+	LEAQ         (CX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*2), Y4
+	MOVLQSX      12(DX), R11
+	LEAQ         (R8)(R11*8), R11
+	VBROADCASTSD (R11), Y5
 	VBLENDPD     $0x0a, Y3, Y2, Y2
 	VBLENDPD     $0x0a, Y5, Y4, Y4
 	VBLENDPD     $0x0c, Y4, Y2, Y2
@@ -34267,9 +34160,6 @@ l_r4groups:
 	VPADDQ  pool<>+2432(SB), Y3, Y3
 	VMULPD  Y3, Y4, Y2
 	VMOVUPD Y2, 120(SP)
-	LEAQ    416(SP), DI
-	ADDQ    $0x3f, DI
-	ANDQ    $-64, DI
 
 	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
 	VBROADCASTSD 184(SP), Y2
@@ -34814,7 +34704,7 @@ l_r4gnopend:
 	VMOVUPD Y1, 280(SP)
 	VMOVUPD Y3, 344(SP)
 	MOVQ    $0x00000001, 408(SP)
-	LEAQ    (CX)(R8*4), CX
+	LEAQ    (CX)(R9*4), CX
 	ADDQ    $0x00000020, AX
 	ADDQ    $0x00000010, DX
 	SUBQ    $0x04, BX
@@ -34912,15 +34802,12 @@ l_r4solo:
 	JMP   l_r4groups
 
 l_r4one:
-	MOVLQSX (DX), DI
-	TESTQ   DI, DI
+	MOVLQSX (DX), R8
+	TESTQ   R8, R8
 	JS      l_r4oignored
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         416(SP), DI
-	ADDQ         $0x3f, DI
-	ANDQ         $-64, DI
 	VPBROADCASTD (DX), Y1
 	VMOVUPD      (CX), Y2
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
@@ -34956,8 +34843,8 @@ l_r4one:
 	VMAXPD     Y2, Y1, Y1
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (DX), DI
-	VBROADCASTSD (CX)(DI*8), Y2
+	MOVLQSX      (DX), R8
+	VBROADCASTSD (CX)(R8*8), Y2
 	VMAXPD       Y2, Y1, Y3
 
 	// Others' max more than confidentMargin (float64: confidentMargin64)
@@ -35009,9 +34896,6 @@ l_r4one:
 	VPADDQ  pool<>+2432(SB), Y3, Y3
 	VMULPD  Y3, Y4, Y2
 	VMOVUPD Y2, 120(SP)
-	LEAQ    416(SP), DI
-	ADDQ    $0x3f, DI
-	ANDQ    $-64, DI
 
 	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
 	VBROADCASTSD 184(SP), Y2
@@ -35228,140 +35112,137 @@ l_r4skip:
 	// Rows of 5 float64 vectors, the last masked: resident.
 	CMPQ    SI, $0x00000014
 	JA      l_r5skip
-	MOVQ    SI, DI
-	SUBQ    $0x00000010, DI
-	SHLQ    $0x03, DI
-	NEGQ    DI
-	LEAQ    masktab<>+0(SB), R8
-	VMOVDQU 32(R8)(DI*1), Y0
 	MOVQ    SI, R8
+	SUBQ    $0x00000010, R8
 	SHLQ    $0x03, R8
-	LEAQ    (R8)(R8*2), R9
+	NEGQ    R8
+	LEAQ    masktab<>+0(SB), R9
+	VMOVDQU 32(R9)(R8*1), Y0
+	MOVQ    SI, R9
+	SHLQ    $0x03, R9
+	LEAQ    (R9)(R9*2), R10
 	MOVQ    $0x00000000, 408(SP)
 
 l_r5groups:
 	CMPQ  BX, $0x04
 	JL    l_r5rest
-	MOVL  (DX), DI
-	ORL   4(DX), DI
-	ORL   8(DX), DI
-	ORL   12(DX), DI
-	TESTL DI, DI
+	MOVL  (DX), R8
+	ORL   4(DX), R8
+	ORL   8(DX), R8
+	ORL   12(DX), R8
+	TESTL R8, R8
 	JS    l_r5bail
-	LEAQ  (CX)(R9*1), DI
+	LEAQ  (CX)(R10*1), R8
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         416(SP), R10
-	ADDQ         $0x3f, R10
-	ANDQ         $-64, R10
 	VPBROADCASTD (DX), Y1
 	VMOVUPD      (CX), Y2
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
 	VBLENDVPD    Y3, pool<>+6656(SB), Y2, Y2
-	VMOVUPD      Y2, (R10)
+	VMOVUPD      Y2, (DI)
 	VMOVUPD      32(CX), Y3
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y1, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 32(R10)
+	VMOVUPD      Y3, 32(DI)
 	VMAXPD       Y3, Y2, Y2
 	VMOVUPD      64(CX), Y3
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y1, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 64(R10)
+	VMOVUPD      Y3, 64(DI)
 	VMAXPD       Y3, Y2, Y2
 	VMOVUPD      96(CX), Y3
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y1, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 96(R10)
+	VMOVUPD      Y3, 96(DI)
 	VMAXPD       Y3, Y2, Y2
 	VMASKMOVPD   128(CX), Y0, Y3
 	VMOVUPD      pool<>+6656(SB), Y4
 	VBLENDVPD    Y0, Y3, Y4, Y3
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y1, Y1
 	VBLENDVPD    Y1, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 128(R10)
+	VMOVUPD      Y3, 128(DI)
 	VMAXPD       Y3, Y2, Y1
 	VPBROADCASTD 4(DX), Y2
-	VMOVUPD      (CX)(R8*1), Y3
+	VMOVUPD      (CX)(R9*1), Y3
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 160(R10)
-	VMOVUPD      32(CX)(R8*1), Y4
+	VMOVUPD      Y3, 160(DI)
+	VMOVUPD      32(CX)(R9*1), Y4
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 192(R10)
+	VMOVUPD      Y4, 192(DI)
 	VMAXPD       Y4, Y3, Y3
-	VMOVUPD      64(CX)(R8*1), Y4
+	VMOVUPD      64(CX)(R9*1), Y4
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 224(R10)
+	VMOVUPD      Y4, 224(DI)
 	VMAXPD       Y4, Y3, Y3
-	VMOVUPD      96(CX)(R8*1), Y4
+	VMOVUPD      96(CX)(R9*1), Y4
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 256(R10)
+	VMOVUPD      Y4, 256(DI)
 	VMAXPD       Y4, Y3, Y3
-	VMASKMOVPD   128(CX)(R8*1), Y0, Y4
+	VMASKMOVPD   128(CX)(R9*1), Y0, Y4
 	VMOVUPD      pool<>+6656(SB), Y5
 	VBLENDVPD    Y0, Y4, Y5, Y4
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y2, Y2
 	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 288(R10)
+	VMOVUPD      Y4, 288(DI)
 	VMAXPD       Y4, Y3, Y2
 	VPBROADCASTD 8(DX), Y3
-	VMOVUPD      (CX)(R8*2), Y4
+	VMOVUPD      (CX)(R9*2), Y4
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y3, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 320(R10)
-	VMOVUPD      32(CX)(R8*2), Y5
+	VMOVUPD      Y4, 320(DI)
+	VMOVUPD      32(CX)(R9*2), Y5
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 352(R10)
+	VMOVUPD      Y5, 352(DI)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      64(CX)(R8*2), Y5
+	VMOVUPD      64(CX)(R9*2), Y5
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 384(R10)
+	VMOVUPD      Y5, 384(DI)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      96(CX)(R8*2), Y5
+	VMOVUPD      96(CX)(R9*2), Y5
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 416(R10)
+	VMOVUPD      Y5, 416(DI)
 	VMAXPD       Y5, Y4, Y4
-	VMASKMOVPD   128(CX)(R8*2), Y0, Y5
+	VMASKMOVPD   128(CX)(R9*2), Y0, Y5
 	VMOVUPD      pool<>+6656(SB), Y6
 	VBLENDVPD    Y0, Y5, Y6, Y5
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y3, Y3
 	VBLENDVPD    Y3, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 448(R10)
+	VMOVUPD      Y5, 448(DI)
 	VMAXPD       Y5, Y4, Y3
 	VPBROADCASTD 12(DX), Y4
-	VMOVUPD      (DI), Y5
+	VMOVUPD      (R8), Y5
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y4, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 480(R10)
-	VMOVUPD      32(DI), Y6
+	VMOVUPD      Y5, 480(DI)
+	VMOVUPD      32(R8), Y6
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 512(R10)
+	VMOVUPD      Y6, 512(DI)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      64(DI), Y6
+	VMOVUPD      64(R8), Y6
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 544(R10)
+	VMOVUPD      Y6, 544(DI)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      96(DI), Y6
+	VMOVUPD      96(R8), Y6
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 576(R10)
+	VMOVUPD      Y6, 576(DI)
 	VMAXPD       Y6, Y5, Y5
-	VMASKMOVPD   128(DI), Y0, Y6
+	VMASKMOVPD   128(R8), Y0, Y6
 	VMOVUPD      pool<>+6656(SB), Y7
 	VBLENDVPD    Y0, Y6, Y7, Y6
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y4, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 608(R10)
+	VMOVUPD      Y6, 608(DI)
 	VMAXPD       Y6, Y5, Y4
 
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -35376,18 +35257,18 @@ l_r5groups:
 	VMAXPD     Y3, Y1, Y1
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (DX), R10
-	LEAQ         (CX)(R10*8), R10
-	VBROADCASTSD (R10), Y2
-	MOVLQSX      4(DX), R10
-	LEAQ         (CX)(R10*8), R10
-	VBROADCASTSD (R10)(R8*1), Y3
-	MOVLQSX      8(DX), R10
-	LEAQ         (CX)(R10*8), R10
-	VBROADCASTSD (R10)(R8*2), Y4
-	MOVLQSX      12(DX), R10
-	LEAQ         (DI)(R10*8), R10
-	VBROADCASTSD (R10), Y5
+	MOVLQSX      (DX), R11
+	LEAQ         (CX)(R11*8), R11
+	VBROADCASTSD (R11), Y2
+	MOVLQSX      4(DX), R11
+	LEAQ         (CX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*1), Y3
+	MOVLQSX      8(DX), R11
+	LEAQ         (CX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*2), Y4
+	MOVLQSX      12(DX), R11
+	LEAQ         (R8)(R11*8), R11
+	VBROADCASTSD (R11), Y5
 	VBLENDPD     $0x0a, Y3, Y2, Y2
 	VBLENDPD     $0x0a, Y5, Y4, Y4
 	VBLENDPD     $0x0c, Y4, Y2, Y2
@@ -35442,9 +35323,6 @@ l_r5groups:
 	VPADDQ  pool<>+2432(SB), Y3, Y3
 	VMULPD  Y3, Y4, Y2
 	VMOVUPD Y2, 120(SP)
-	LEAQ    416(SP), DI
-	ADDQ    $0x3f, DI
-	ANDQ    $-64, DI
 
 	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
 	VBROADCASTSD 184(SP), Y2
@@ -36113,7 +35991,7 @@ l_r5gnopend:
 	VMOVUPD Y1, 280(SP)
 	VMOVUPD Y3, 344(SP)
 	MOVQ    $0x00000001, 408(SP)
-	LEAQ    (CX)(R8*4), CX
+	LEAQ    (CX)(R9*4), CX
 	ADDQ    $0x00000020, AX
 	ADDQ    $0x00000010, DX
 	SUBQ    $0x04, BX
@@ -36211,15 +36089,12 @@ l_r5solo:
 	JMP   l_r5groups
 
 l_r5one:
-	MOVLQSX (DX), DI
-	TESTQ   DI, DI
+	MOVLQSX (DX), R8
+	TESTQ   R8, R8
 	JS      l_r5oignored
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         416(SP), DI
-	ADDQ         $0x3f, DI
-	ANDQ         $-64, DI
 	VPBROADCASTD (DX), Y1
 	VMOVUPD      (CX), Y2
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
@@ -36260,8 +36135,8 @@ l_r5one:
 	VMAXPD     Y2, Y1, Y1
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (DX), DI
-	VBROADCASTSD (CX)(DI*8), Y2
+	MOVLQSX      (DX), R8
+	VBROADCASTSD (CX)(R8*8), Y2
 	VMAXPD       Y2, Y1, Y3
 
 	// Others' max more than confidentMargin (float64: confidentMargin64)
@@ -36313,9 +36188,6 @@ l_r5one:
 	VPADDQ  pool<>+2432(SB), Y3, Y3
 	VMULPD  Y3, Y4, Y2
 	VMOVUPD Y2, 120(SP)
-	LEAQ    416(SP), DI
-	ADDQ    $0x3f, DI
-	ANDQ    $-64, DI
 
 	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
 	VBROADCASTSD 184(SP), Y2
@@ -36563,160 +36435,157 @@ l_r5skip:
 	// Rows of 6 float64 vectors, the last masked: resident.
 	CMPQ    SI, $0x00000018
 	JA      l_r6skip
-	MOVQ    SI, DI
-	SUBQ    $0x00000014, DI
-	SHLQ    $0x03, DI
-	NEGQ    DI
-	LEAQ    masktab<>+0(SB), R8
-	VMOVDQU 32(R8)(DI*1), Y0
 	MOVQ    SI, R8
+	SUBQ    $0x00000014, R8
 	SHLQ    $0x03, R8
-	LEAQ    (R8)(R8*2), R9
+	NEGQ    R8
+	LEAQ    masktab<>+0(SB), R9
+	VMOVDQU 32(R9)(R8*1), Y0
+	MOVQ    SI, R9
+	SHLQ    $0x03, R9
+	LEAQ    (R9)(R9*2), R10
 	MOVQ    $0x00000000, 408(SP)
 
 l_r6groups:
 	CMPQ  BX, $0x04
 	JL    l_r6rest
-	MOVL  (DX), DI
-	ORL   4(DX), DI
-	ORL   8(DX), DI
-	ORL   12(DX), DI
-	TESTL DI, DI
+	MOVL  (DX), R8
+	ORL   4(DX), R8
+	ORL   8(DX), R8
+	ORL   12(DX), R8
+	TESTL R8, R8
 	JS    l_r6bail
-	LEAQ  (CX)(R9*1), DI
+	LEAQ  (CX)(R10*1), R8
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         416(SP), R10
-	ADDQ         $0x3f, R10
-	ANDQ         $-64, R10
 	VPBROADCASTD (DX), Y1
 	VMOVUPD      (CX), Y2
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
 	VBLENDVPD    Y3, pool<>+6656(SB), Y2, Y2
-	VMOVUPD      Y2, (R10)
+	VMOVUPD      Y2, (DI)
 	VMOVUPD      32(CX), Y3
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y1, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 32(R10)
+	VMOVUPD      Y3, 32(DI)
 	VMAXPD       Y3, Y2, Y2
 	VMOVUPD      64(CX), Y3
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y1, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 64(R10)
+	VMOVUPD      Y3, 64(DI)
 	VMAXPD       Y3, Y2, Y2
 	VMOVUPD      96(CX), Y3
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y1, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 96(R10)
+	VMOVUPD      Y3, 96(DI)
 	VMAXPD       Y3, Y2, Y2
 	VMOVUPD      128(CX), Y3
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y1, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 128(R10)
+	VMOVUPD      Y3, 128(DI)
 	VMAXPD       Y3, Y2, Y2
 	VMASKMOVPD   160(CX), Y0, Y3
 	VMOVUPD      pool<>+6656(SB), Y4
 	VBLENDVPD    Y0, Y3, Y4, Y3
 	VPCMPEQQ     xres64y_cols5<>+0(SB), Y1, Y1
 	VBLENDVPD    Y1, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 160(R10)
+	VMOVUPD      Y3, 160(DI)
 	VMAXPD       Y3, Y2, Y1
 	VPBROADCASTD 4(DX), Y2
-	VMOVUPD      (CX)(R8*1), Y3
+	VMOVUPD      (CX)(R9*1), Y3
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 192(R10)
-	VMOVUPD      32(CX)(R8*1), Y4
+	VMOVUPD      Y3, 192(DI)
+	VMOVUPD      32(CX)(R9*1), Y4
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 224(R10)
+	VMOVUPD      Y4, 224(DI)
 	VMAXPD       Y4, Y3, Y3
-	VMOVUPD      64(CX)(R8*1), Y4
+	VMOVUPD      64(CX)(R9*1), Y4
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 256(R10)
+	VMOVUPD      Y4, 256(DI)
 	VMAXPD       Y4, Y3, Y3
-	VMOVUPD      96(CX)(R8*1), Y4
+	VMOVUPD      96(CX)(R9*1), Y4
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 288(R10)
+	VMOVUPD      Y4, 288(DI)
 	VMAXPD       Y4, Y3, Y3
-	VMOVUPD      128(CX)(R8*1), Y4
+	VMOVUPD      128(CX)(R9*1), Y4
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 320(R10)
+	VMOVUPD      Y4, 320(DI)
 	VMAXPD       Y4, Y3, Y3
-	VMASKMOVPD   160(CX)(R8*1), Y0, Y4
+	VMASKMOVPD   160(CX)(R9*1), Y0, Y4
 	VMOVUPD      pool<>+6656(SB), Y5
 	VBLENDVPD    Y0, Y4, Y5, Y4
 	VPCMPEQQ     xres64y_cols5<>+0(SB), Y2, Y2
 	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 352(R10)
+	VMOVUPD      Y4, 352(DI)
 	VMAXPD       Y4, Y3, Y2
 	VPBROADCASTD 8(DX), Y3
-	VMOVUPD      (CX)(R8*2), Y4
+	VMOVUPD      (CX)(R9*2), Y4
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y3, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 384(R10)
-	VMOVUPD      32(CX)(R8*2), Y5
+	VMOVUPD      Y4, 384(DI)
+	VMOVUPD      32(CX)(R9*2), Y5
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 416(R10)
+	VMOVUPD      Y5, 416(DI)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      64(CX)(R8*2), Y5
+	VMOVUPD      64(CX)(R9*2), Y5
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 448(R10)
+	VMOVUPD      Y5, 448(DI)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      96(CX)(R8*2), Y5
+	VMOVUPD      96(CX)(R9*2), Y5
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 480(R10)
+	VMOVUPD      Y5, 480(DI)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      128(CX)(R8*2), Y5
+	VMOVUPD      128(CX)(R9*2), Y5
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 512(R10)
+	VMOVUPD      Y5, 512(DI)
 	VMAXPD       Y5, Y4, Y4
-	VMASKMOVPD   160(CX)(R8*2), Y0, Y5
+	VMASKMOVPD   160(CX)(R9*2), Y0, Y5
 	VMOVUPD      pool<>+6656(SB), Y6
 	VBLENDVPD    Y0, Y5, Y6, Y5
 	VPCMPEQQ     xres64y_cols5<>+0(SB), Y3, Y3
 	VBLENDVPD    Y3, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 544(R10)
+	VMOVUPD      Y5, 544(DI)
 	VMAXPD       Y5, Y4, Y3
 	VPBROADCASTD 12(DX), Y4
-	VMOVUPD      (DI), Y5
+	VMOVUPD      (R8), Y5
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y4, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 576(R10)
-	VMOVUPD      32(DI), Y6
+	VMOVUPD      Y5, 576(DI)
+	VMOVUPD      32(R8), Y6
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 608(R10)
+	VMOVUPD      Y6, 608(DI)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      64(DI), Y6
+	VMOVUPD      64(R8), Y6
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 640(R10)
+	VMOVUPD      Y6, 640(DI)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      96(DI), Y6
+	VMOVUPD      96(R8), Y6
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 672(R10)
+	VMOVUPD      Y6, 672(DI)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      128(DI), Y6
+	VMOVUPD      128(R8), Y6
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 704(R10)
+	VMOVUPD      Y6, 704(DI)
 	VMAXPD       Y6, Y5, Y5
-	VMASKMOVPD   160(DI), Y0, Y6
+	VMASKMOVPD   160(R8), Y0, Y6
 	VMOVUPD      pool<>+6656(SB), Y7
 	VBLENDVPD    Y0, Y6, Y7, Y6
 	VPCMPEQQ     xres64y_cols5<>+0(SB), Y4, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 736(R10)
+	VMOVUPD      Y6, 736(DI)
 	VMAXPD       Y6, Y5, Y4
 
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -36731,18 +36600,18 @@ l_r6groups:
 	VMAXPD     Y3, Y1, Y1
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (DX), R10
-	LEAQ         (CX)(R10*8), R10
-	VBROADCASTSD (R10), Y2
-	MOVLQSX      4(DX), R10
-	LEAQ         (CX)(R10*8), R10
-	VBROADCASTSD (R10)(R8*1), Y3
-	MOVLQSX      8(DX), R10
-	LEAQ         (CX)(R10*8), R10
-	VBROADCASTSD (R10)(R8*2), Y4
-	MOVLQSX      12(DX), R10
-	LEAQ         (DI)(R10*8), R10
-	VBROADCASTSD (R10), Y5
+	MOVLQSX      (DX), R11
+	LEAQ         (CX)(R11*8), R11
+	VBROADCASTSD (R11), Y2
+	MOVLQSX      4(DX), R11
+	LEAQ         (CX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*1), Y3
+	MOVLQSX      8(DX), R11
+	LEAQ         (CX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*2), Y4
+	MOVLQSX      12(DX), R11
+	LEAQ         (R8)(R11*8), R11
+	VBROADCASTSD (R11), Y5
 	VBLENDPD     $0x0a, Y3, Y2, Y2
 	VBLENDPD     $0x0a, Y5, Y4, Y4
 	VBLENDPD     $0x0c, Y4, Y2, Y2
@@ -36797,9 +36666,6 @@ l_r6groups:
 	VPADDQ  pool<>+2432(SB), Y3, Y3
 	VMULPD  Y3, Y4, Y2
 	VMOVUPD Y2, 120(SP)
-	LEAQ    416(SP), DI
-	ADDQ    $0x3f, DI
-	ANDQ    $-64, DI
 
 	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
 	VBROADCASTSD 184(SP), Y2
@@ -37568,7 +37434,7 @@ l_r6gnopend:
 	VMOVUPD Y1, 280(SP)
 	VMOVUPD Y3, 344(SP)
 	MOVQ    $0x00000001, 408(SP)
-	LEAQ    (CX)(R8*4), CX
+	LEAQ    (CX)(R9*4), CX
 	ADDQ    $0x00000020, AX
 	ADDQ    $0x00000010, DX
 	SUBQ    $0x04, BX
@@ -37666,15 +37532,12 @@ l_r6solo:
 	JMP   l_r6groups
 
 l_r6one:
-	MOVLQSX (DX), DI
-	TESTQ   DI, DI
+	MOVLQSX (DX), R8
+	TESTQ   R8, R8
 	JS      l_r6oignored
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         416(SP), DI
-	ADDQ         $0x3f, DI
-	ANDQ         $-64, DI
 	VPBROADCASTD (DX), Y1
 	VMOVUPD      (CX), Y2
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
@@ -37720,8 +37583,8 @@ l_r6one:
 	VMAXPD     Y2, Y1, Y1
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (DX), DI
-	VBROADCASTSD (CX)(DI*8), Y2
+	MOVLQSX      (DX), R8
+	VBROADCASTSD (CX)(R8*8), Y2
 	VMAXPD       Y2, Y1, Y3
 
 	// Others' max more than confidentMargin (float64: confidentMargin64)
@@ -37773,9 +37636,6 @@ l_r6one:
 	VPADDQ  pool<>+2432(SB), Y3, Y3
 	VMULPD  Y3, Y4, Y2
 	VMOVUPD Y2, 120(SP)
-	LEAQ    416(SP), DI
-	ADDQ    $0x3f, DI
-	ANDQ    $-64, DI
 
 	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
 	VBROADCASTSD 184(SP), Y2
@@ -38076,183 +37936,184 @@ TEXT ·crossEntropyGradScratch7F64AVX2(SB), $1872-112
 	XORQ R8, R8
 
 pfnext:
+	LEAQ 416(SP), R8
+	ADDQ $0x3f, R8
+	ANDQ $-64, R8
+
 	// Rows of 7 float64 vectors, the last masked: resident.
 	CMPQ    DI, $0x0000001c
 	JA      d_r7skip
-	MOVQ    DI, R8
-	SUBQ    $0x00000018, R8
-	SHLQ    $0x03, R8
-	NEGQ    R8
-	LEAQ    masktab<>+0(SB), R9
-	VMOVDQU 32(R9)(R8*1), Y1
 	MOVQ    DI, R9
+	SUBQ    $0x00000018, R9
 	SHLQ    $0x03, R9
-	LEAQ    (R9)(R9*2), R10
+	NEGQ    R9
+	LEAQ    masktab<>+0(SB), R10
+	VMOVDQU 32(R10)(R9*1), Y1
+	MOVQ    DI, R10
+	SHLQ    $0x03, R10
+	LEAQ    (R10)(R10*2), R11
 	MOVQ    $0x00000000, 408(SP)
 
 d_r7groups:
 	CMPQ  SI, $0x04
 	JL    d_r7rest
-	MOVL  (BX), R8
-	ORL   4(BX), R8
-	ORL   8(BX), R8
-	ORL   12(BX), R8
-	TESTL R8, R8
+	MOVL  (BX), R9
+	ORL   4(BX), R9
+	ORL   8(BX), R9
+	ORL   12(BX), R9
+	TESTL R9, R9
 	JS    d_r7bail
-	LEAQ  (DX)(R10*1), R8
+	LEAQ  (DX)(R11*1), R9
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         416(SP), R11
-	ADDQ         $0x3f, R11
-	ANDQ         $-64, R11
 	VPBROADCASTD (BX), Y2
 	VMOVUPD      (DX), Y3
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, (R11)
+	VMOVUPD      Y3, (R8)
 	VMOVUPD      32(DX), Y4
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 32(R11)
+	VMOVUPD      Y4, 32(R8)
 	VMAXPD       Y4, Y3, Y3
 	VMOVUPD      64(DX), Y4
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 64(R11)
+	VMOVUPD      Y4, 64(R8)
 	VMAXPD       Y4, Y3, Y3
 	VMOVUPD      96(DX), Y4
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 96(R11)
+	VMOVUPD      Y4, 96(R8)
 	VMAXPD       Y4, Y3, Y3
 	VMOVUPD      128(DX), Y4
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 128(R11)
+	VMOVUPD      Y4, 128(R8)
 	VMAXPD       Y4, Y3, Y3
 	VMOVUPD      160(DX), Y4
 	VPCMPEQQ     xres64y_cols5<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 160(R11)
+	VMOVUPD      Y4, 160(R8)
 	VMAXPD       Y4, Y3, Y3
 	VMASKMOVPD   192(DX), Y1, Y4
 	VMOVUPD      pool<>+6656(SB), Y5
 	VBLENDVPD    Y1, Y4, Y5, Y4
 	VPCMPEQQ     xres64y_cols6<>+0(SB), Y2, Y2
 	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 192(R11)
+	VMOVUPD      Y4, 192(R8)
 	VMAXPD       Y4, Y3, Y2
 	VPBROADCASTD 4(BX), Y3
-	VMOVUPD      (DX)(R9*1), Y4
+	VMOVUPD      (DX)(R10*1), Y4
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y3, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 224(R11)
-	VMOVUPD      32(DX)(R9*1), Y5
+	VMOVUPD      Y4, 224(R8)
+	VMOVUPD      32(DX)(R10*1), Y5
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 256(R11)
+	VMOVUPD      Y5, 256(R8)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      64(DX)(R9*1), Y5
+	VMOVUPD      64(DX)(R10*1), Y5
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 288(R11)
+	VMOVUPD      Y5, 288(R8)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      96(DX)(R9*1), Y5
+	VMOVUPD      96(DX)(R10*1), Y5
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 320(R11)
+	VMOVUPD      Y5, 320(R8)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      128(DX)(R9*1), Y5
+	VMOVUPD      128(DX)(R10*1), Y5
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 352(R11)
+	VMOVUPD      Y5, 352(R8)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      160(DX)(R9*1), Y5
+	VMOVUPD      160(DX)(R10*1), Y5
 	VPCMPEQQ     xres64y_cols5<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 384(R11)
+	VMOVUPD      Y5, 384(R8)
 	VMAXPD       Y5, Y4, Y4
-	VMASKMOVPD   192(DX)(R9*1), Y1, Y5
+	VMASKMOVPD   192(DX)(R10*1), Y1, Y5
 	VMOVUPD      pool<>+6656(SB), Y6
 	VBLENDVPD    Y1, Y5, Y6, Y5
 	VPCMPEQQ     xres64y_cols6<>+0(SB), Y3, Y3
 	VBLENDVPD    Y3, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 416(R11)
+	VMOVUPD      Y5, 416(R8)
 	VMAXPD       Y5, Y4, Y3
 	VPBROADCASTD 8(BX), Y4
-	VMOVUPD      (DX)(R9*2), Y5
+	VMOVUPD      (DX)(R10*2), Y5
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y4, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 448(R11)
-	VMOVUPD      32(DX)(R9*2), Y6
+	VMOVUPD      Y5, 448(R8)
+	VMOVUPD      32(DX)(R10*2), Y6
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 480(R11)
+	VMOVUPD      Y6, 480(R8)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      64(DX)(R9*2), Y6
+	VMOVUPD      64(DX)(R10*2), Y6
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 512(R11)
+	VMOVUPD      Y6, 512(R8)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      96(DX)(R9*2), Y6
+	VMOVUPD      96(DX)(R10*2), Y6
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 544(R11)
+	VMOVUPD      Y6, 544(R8)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      128(DX)(R9*2), Y6
+	VMOVUPD      128(DX)(R10*2), Y6
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 576(R11)
+	VMOVUPD      Y6, 576(R8)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      160(DX)(R9*2), Y6
+	VMOVUPD      160(DX)(R10*2), Y6
 	VPCMPEQQ     xres64y_cols5<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 608(R11)
+	VMOVUPD      Y6, 608(R8)
 	VMAXPD       Y6, Y5, Y5
-	VMASKMOVPD   192(DX)(R9*2), Y1, Y6
+	VMASKMOVPD   192(DX)(R10*2), Y1, Y6
 	VMOVUPD      pool<>+6656(SB), Y7
 	VBLENDVPD    Y1, Y6, Y7, Y6
 	VPCMPEQQ     xres64y_cols6<>+0(SB), Y4, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 640(R11)
+	VMOVUPD      Y6, 640(R8)
 	VMAXPD       Y6, Y5, Y4
 	VPBROADCASTD 12(BX), Y5
-	VMOVUPD      (R8), Y6
+	VMOVUPD      (R9), Y6
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y5, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 672(R11)
-	VMOVUPD      32(R8), Y7
+	VMOVUPD      Y6, 672(R8)
+	VMOVUPD      32(R9), Y7
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y5, Y8
 	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 704(R11)
+	VMOVUPD      Y7, 704(R8)
 	VMAXPD       Y7, Y6, Y6
-	VMOVUPD      64(R8), Y7
+	VMOVUPD      64(R9), Y7
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y5, Y8
 	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 736(R11)
+	VMOVUPD      Y7, 736(R8)
 	VMAXPD       Y7, Y6, Y6
-	VMOVUPD      96(R8), Y7
+	VMOVUPD      96(R9), Y7
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y5, Y8
 	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 768(R11)
+	VMOVUPD      Y7, 768(R8)
 	VMAXPD       Y7, Y6, Y6
-	VMOVUPD      128(R8), Y7
+	VMOVUPD      128(R9), Y7
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y5, Y8
 	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 800(R11)
+	VMOVUPD      Y7, 800(R8)
 	VMAXPD       Y7, Y6, Y6
-	VMOVUPD      160(R8), Y7
+	VMOVUPD      160(R9), Y7
 	VPCMPEQQ     xres64y_cols5<>+0(SB), Y5, Y8
 	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 832(R11)
+	VMOVUPD      Y7, 832(R8)
 	VMAXPD       Y7, Y6, Y6
-	VMASKMOVPD   192(R8), Y1, Y7
+	VMASKMOVPD   192(R9), Y1, Y7
 	VMOVUPD      pool<>+6656(SB), Y8
 	VBLENDVPD    Y1, Y7, Y8, Y7
 	VPCMPEQQ     xres64y_cols6<>+0(SB), Y5, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 864(R11)
+	VMOVUPD      Y7, 864(R8)
 	VMAXPD       Y7, Y6, Y5
 
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -38267,18 +38128,18 @@ d_r7groups:
 	VMAXPD     Y4, Y2, Y2
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11), Y3
-	MOVLQSX      4(BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11)(R9*1), Y4
-	MOVLQSX      8(BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11)(R9*2), Y5
-	MOVLQSX      12(BX), R11
-	LEAQ         (R8)(R11*8), R11
-	VBROADCASTSD (R11), Y6
+	MOVLQSX      (BX), R12
+	LEAQ         (DX)(R12*8), R12
+	VBROADCASTSD (R12), Y3
+	MOVLQSX      4(BX), R12
+	LEAQ         (DX)(R12*8), R12
+	VBROADCASTSD (R12)(R10*1), Y4
+	MOVLQSX      8(BX), R12
+	LEAQ         (DX)(R12*8), R12
+	VBROADCASTSD (R12)(R10*2), Y5
+	MOVLQSX      12(BX), R12
+	LEAQ         (R9)(R12*8), R12
+	VBROADCASTSD (R12), Y6
 	VBLENDPD     $0x0a, Y4, Y3, Y3
 	VBLENDPD     $0x0a, Y6, Y5, Y5
 	VBLENDPD     $0x0c, Y5, Y3, Y3
@@ -38333,9 +38194,6 @@ d_r7groups:
 	VPADDQ  pool<>+2432(SB), Y4, Y4
 	VMULPD  Y4, Y5, Y3
 	VMOVUPD Y3, 120(SP)
-	LEAQ    416(SP), R8
-	ADDQ    $0x3f, R8
-	ANDQ    $-64, R8
 
 	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
 	VBROADCASTSD 184(SP), Y3
@@ -39185,118 +39043,115 @@ d_r7groups:
 	VMULPD       Y4, Y5, Y5
 	VXORPD       pool<>+3968(SB), Y5, Y5
 	VMOVUPD      Y5, 48(SP)
-	LEAQ         416(SP), R11
-	ADDQ         $0x3f, R11
-	ANDQ         $-64, R11
 
 	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
-	LEAQ       (CX)(R10*1), R8
+	LEAQ       (CX)(R11*1), R9
 	VPERMPD    $0x00, Y6, Y4
-	VMOVUPD    (R11), Y5
+	VMOVUPD    (R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, (CX)
-	VMOVUPD    32(R11), Y5
+	VMOVUPD    32(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, 32(CX)
-	VMOVUPD    64(R11), Y5
+	VMOVUPD    64(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, 64(CX)
-	VMOVUPD    96(R11), Y5
+	VMOVUPD    96(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, 96(CX)
-	VMOVUPD    128(R11), Y5
+	VMOVUPD    128(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, 128(CX)
-	VMOVUPD    160(R11), Y5
+	VMOVUPD    160(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, 160(CX)
-	VMOVUPD    192(R11), Y5
+	VMOVUPD    192(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMASKMOVPD Y5, Y1, 192(CX)
 	VPERMPD    $0x55, Y6, Y4
-	VMOVUPD    224(R11), Y5
+	VMOVUPD    224(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, (CX)(R9*1)
-	VMOVUPD    256(R11), Y5
+	VMOVUPD    Y5, (CX)(R10*1)
+	VMOVUPD    256(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 32(CX)(R9*1)
-	VMOVUPD    288(R11), Y5
+	VMOVUPD    Y5, 32(CX)(R10*1)
+	VMOVUPD    288(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 64(CX)(R9*1)
-	VMOVUPD    320(R11), Y5
+	VMOVUPD    Y5, 64(CX)(R10*1)
+	VMOVUPD    320(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 96(CX)(R9*1)
-	VMOVUPD    352(R11), Y5
+	VMOVUPD    Y5, 96(CX)(R10*1)
+	VMOVUPD    352(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 128(CX)(R9*1)
-	VMOVUPD    384(R11), Y5
+	VMOVUPD    Y5, 128(CX)(R10*1)
+	VMOVUPD    384(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 160(CX)(R9*1)
-	VMOVUPD    416(R11), Y5
+	VMOVUPD    Y5, 160(CX)(R10*1)
+	VMOVUPD    416(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMASKMOVPD Y5, Y1, 192(CX)(R9*1)
+	VMASKMOVPD Y5, Y1, 192(CX)(R10*1)
 	VPERMPD    $0xaa, Y6, Y4
-	VMOVUPD    448(R11), Y5
+	VMOVUPD    448(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, (CX)(R9*2)
-	VMOVUPD    480(R11), Y5
+	VMOVUPD    Y5, (CX)(R10*2)
+	VMOVUPD    480(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 32(CX)(R9*2)
-	VMOVUPD    512(R11), Y5
+	VMOVUPD    Y5, 32(CX)(R10*2)
+	VMOVUPD    512(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 64(CX)(R9*2)
-	VMOVUPD    544(R11), Y5
+	VMOVUPD    Y5, 64(CX)(R10*2)
+	VMOVUPD    544(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 96(CX)(R9*2)
-	VMOVUPD    576(R11), Y5
+	VMOVUPD    Y5, 96(CX)(R10*2)
+	VMOVUPD    576(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 128(CX)(R9*2)
-	VMOVUPD    608(R11), Y5
+	VMOVUPD    Y5, 128(CX)(R10*2)
+	VMOVUPD    608(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 160(CX)(R9*2)
-	VMOVUPD    640(R11), Y5
+	VMOVUPD    Y5, 160(CX)(R10*2)
+	VMOVUPD    640(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMASKMOVPD Y5, Y1, 192(CX)(R9*2)
+	VMASKMOVPD Y5, Y1, 192(CX)(R10*2)
 	VPERMPD    $0xff, Y6, Y4
-	VMOVUPD    672(R11), Y5
+	VMOVUPD    672(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, (R8)
-	VMOVUPD    704(R11), Y5
+	VMOVUPD    Y5, (R9)
+	VMOVUPD    704(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 32(R8)
-	VMOVUPD    736(R11), Y5
+	VMOVUPD    Y5, 32(R9)
+	VMOVUPD    736(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 64(R8)
-	VMOVUPD    768(R11), Y5
+	VMOVUPD    Y5, 64(R9)
+	VMOVUPD    768(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 96(R8)
-	VMOVUPD    800(R11), Y5
+	VMOVUPD    Y5, 96(R9)
+	VMOVUPD    800(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 128(R8)
-	VMOVUPD    832(R11), Y5
+	VMOVUPD    Y5, 128(R9)
+	VMOVUPD    832(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 160(R8)
-	VMOVUPD    864(R11), Y5
+	VMOVUPD    Y5, 160(R9)
+	VMOVUPD    864(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMASKMOVPD Y5, Y1, 192(R8)
+	VMASKMOVPD Y5, Y1, 192(R9)
 
 	// ds at each target: minus the other entries' share.
-	LEAQ    (CX), R11
-	MOVLQSX (BX), R12
-	MOVQ    48(SP), R13
-	MOVQ    R13, (R11)(R12*8)
-	LEAQ    (CX)(R9*1), R11
-	MOVLQSX 4(BX), R12
-	MOVQ    56(SP), R13
-	MOVQ    R13, (R11)(R12*8)
-	LEAQ    (CX)(R9*2), R11
-	MOVLQSX 8(BX), R12
-	MOVQ    64(SP), R13
-	MOVQ    R13, (R11)(R12*8)
-	LEAQ    (R8), R8
-	MOVLQSX 12(BX), R11
-	MOVQ    72(SP), R12
-	MOVQ    R12, (R8)(R11*8)
+	LEAQ    (CX), R12
+	MOVLQSX (BX), R13
+	MOVQ    48(SP), R14
+	MOVQ    R14, (R12)(R13*8)
+	LEAQ    (CX)(R10*1), R12
+	MOVLQSX 4(BX), R13
+	MOVQ    56(SP), R14
+	MOVQ    R14, (R12)(R13*8)
+	LEAQ    (CX)(R10*2), R12
+	MOVLQSX 8(BX), R13
+	MOVQ    64(SP), R14
+	MOVQ    R14, (R12)(R13*8)
+	LEAQ    (R9), R9
+	MOVLQSX 12(BX), R12
+	MOVQ    72(SP), R13
+	MOVQ    R13, (R9)(R12*8)
 	VMOVUPD 152(SP), Y4
 	CMPQ    408(SP), $0x00
 	JE      d_r7gnopend
@@ -39379,8 +39234,8 @@ d_r7gnopend:
 	VMOVUPD Y2, 280(SP)
 	VMOVUPD Y4, 344(SP)
 	MOVQ    $0x00000001, 408(SP)
-	LEAQ    (DX)(R9*4), DX
-	LEAQ    (CX)(R9*4), CX
+	LEAQ    (DX)(R10*4), DX
+	LEAQ    (CX)(R10*4), CX
 	ADDQ    $0x00000020, AX
 	ADDQ    $0x00000010, BX
 	SUBQ    $0x04, SI
@@ -39478,15 +39333,12 @@ d_r7solo:
 	JMP   d_r7groups
 
 d_r7one:
-	MOVLQSX (BX), R8
-	TESTQ   R8, R8
+	MOVLQSX (BX), R9
+	TESTQ   R9, R9
 	JS      d_r7oignored
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         416(SP), R8
-	ADDQ         $0x3f, R8
-	ANDQ         $-64, R8
 	VPBROADCASTD (BX), Y2
 	VMOVUPD      (DX), Y3
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
@@ -39537,8 +39389,8 @@ d_r7one:
 	VMAXPD     Y3, Y2, Y2
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (BX), R8
-	VBROADCASTSD (DX)(R8*8), Y3
+	MOVLQSX      (BX), R9
+	VBROADCASTSD (DX)(R9*8), Y3
 	VMAXPD       Y3, Y2, Y4
 
 	// Others' max more than confidentMargin (float64: confidentMargin64)
@@ -39590,9 +39442,6 @@ d_r7one:
 	VPADDQ  pool<>+2432(SB), Y4, Y4
 	VMULPD  Y4, Y5, Y3
 	VMOVUPD Y3, 120(SP)
-	LEAQ    416(SP), R8
-	ADDQ    $0x3f, R8
-	ANDQ    $-64, R8
 
 	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
 	VBROADCASTSD 184(SP), Y3
@@ -39824,9 +39673,6 @@ d_r7one:
 	VMULPD       Y4, Y5, Y5
 	VXORPD       pool<>+3968(SB), Y5, Y5
 	VMOVUPD      Y5, 48(SP)
-	LEAQ         416(SP), R8
-	ADDQ         $0x3f, R8
-	ANDQ         $-64, R8
 
 	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
 	VMOVUPD    (R8), Y4
@@ -39852,10 +39698,10 @@ d_r7one:
 	VMASKMOVPD Y4, Y1, 192(CX)
 
 	// ds at each target: minus the other entries' share.
-	LEAQ    (CX), R8
-	MOVLQSX (BX), R11
-	MOVQ    48(SP), R12
-	MOVQ    R12, (R8)(R11*8)
+	LEAQ    (CX), R9
+	MOVLQSX (BX), R12
+	MOVQ    48(SP), R13
+	MOVQ    R13, (R9)(R12*8)
 	VADDPD  Y2, Y3, Y4
 	VMOVAPD Y4, Y4
 
@@ -39936,33 +39782,33 @@ d_r7onext:
 
 d_r7oignored:
 	MOVQ   $0x00000000, (AX)
-	MOVQ   DI, R8
-	MOVQ   CX, R11
+	MOVQ   DI, R9
+	MOVQ   CX, R12
 	VXORPS Y2, Y2, Y2
 
 d_r7ozero_loop:
-	CMPQ    R8, $0x00000010
+	CMPQ    R9, $0x00000010
 	JL      d_r7ozero_one
-	VMOVUPD Y2, (R11)
-	VMOVUPD Y2, 32(R11)
-	VMOVUPD Y2, 64(R11)
-	VMOVUPD Y2, 96(R11)
-	ADDQ    $0x00000080, R11
-	SUBQ    $0x00000010, R8
+	VMOVUPD Y2, (R12)
+	VMOVUPD Y2, 32(R12)
+	VMOVUPD Y2, 64(R12)
+	VMOVUPD Y2, 96(R12)
+	ADDQ    $0x00000080, R12
+	SUBQ    $0x00000010, R9
 	JMP     d_r7ozero_loop
 
 d_r7ozero_one:
-	CMPQ    R8, $0x00000004
+	CMPQ    R9, $0x00000004
 	JL      d_r7ozero_tail
-	VMOVUPD Y2, (R11)
-	ADDQ    $0x00000020, R11
-	SUBQ    $0x00000004, R8
+	VMOVUPD Y2, (R12)
+	ADDQ    $0x00000020, R12
+	SUBQ    $0x00000004, R9
 	JMP     d_r7ozero_one
 
 d_r7ozero_tail:
-	TESTQ      R8, R8
+	TESTQ      R9, R9
 	JE         d_r7ozero_done
-	VMASKMOVPD Y2, Y0, (R11)
+	VMASKMOVPD Y2, Y0, (R12)
 
 d_r7ozero_done:
 	JMP d_r7onext
@@ -39976,200 +39822,197 @@ d_r7skip:
 	// Rows of 8 float64 vectors, the last masked: resident.
 	CMPQ    DI, $0x00000020
 	JA      d_r8skip
-	MOVQ    DI, R8
-	SUBQ    $0x0000001c, R8
-	SHLQ    $0x03, R8
-	NEGQ    R8
-	LEAQ    masktab<>+0(SB), R9
-	VMOVDQU 32(R9)(R8*1), Y1
 	MOVQ    DI, R9
+	SUBQ    $0x0000001c, R9
 	SHLQ    $0x03, R9
-	LEAQ    (R9)(R9*2), R10
+	NEGQ    R9
+	LEAQ    masktab<>+0(SB), R10
+	VMOVDQU 32(R10)(R9*1), Y1
+	MOVQ    DI, R10
+	SHLQ    $0x03, R10
+	LEAQ    (R10)(R10*2), R11
 	MOVQ    $0x00000000, 408(SP)
 
 d_r8groups:
 	CMPQ  SI, $0x04
 	JL    d_r8rest
-	MOVL  (BX), R8
-	ORL   4(BX), R8
-	ORL   8(BX), R8
-	ORL   12(BX), R8
-	TESTL R8, R8
+	MOVL  (BX), R9
+	ORL   4(BX), R9
+	ORL   8(BX), R9
+	ORL   12(BX), R9
+	TESTL R9, R9
 	JS    d_r8bail
-	LEAQ  (DX)(R10*1), R8
+	LEAQ  (DX)(R11*1), R9
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         416(SP), R11
-	ADDQ         $0x3f, R11
-	ANDQ         $-64, R11
 	VPBROADCASTD (BX), Y2
 	VMOVUPD      (DX), Y3
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, (R11)
+	VMOVUPD      Y3, (R8)
 	VMOVUPD      32(DX), Y4
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 32(R11)
+	VMOVUPD      Y4, 32(R8)
 	VMAXPD       Y4, Y3, Y3
 	VMOVUPD      64(DX), Y4
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 64(R11)
+	VMOVUPD      Y4, 64(R8)
 	VMAXPD       Y4, Y3, Y3
 	VMOVUPD      96(DX), Y4
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 96(R11)
+	VMOVUPD      Y4, 96(R8)
 	VMAXPD       Y4, Y3, Y3
 	VMOVUPD      128(DX), Y4
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 128(R11)
+	VMOVUPD      Y4, 128(R8)
 	VMAXPD       Y4, Y3, Y3
 	VMOVUPD      160(DX), Y4
 	VPCMPEQQ     xres64y_cols5<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 160(R11)
+	VMOVUPD      Y4, 160(R8)
 	VMAXPD       Y4, Y3, Y3
 	VMOVUPD      192(DX), Y4
 	VPCMPEQQ     xres64y_cols6<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 192(R11)
+	VMOVUPD      Y4, 192(R8)
 	VMAXPD       Y4, Y3, Y3
 	VMASKMOVPD   224(DX), Y1, Y4
 	VMOVUPD      pool<>+6656(SB), Y5
 	VBLENDVPD    Y1, Y4, Y5, Y4
 	VPCMPEQQ     xres64y_cols7<>+0(SB), Y2, Y2
 	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 224(R11)
+	VMOVUPD      Y4, 224(R8)
 	VMAXPD       Y4, Y3, Y2
 	VPBROADCASTD 4(BX), Y3
-	VMOVUPD      (DX)(R9*1), Y4
+	VMOVUPD      (DX)(R10*1), Y4
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y3, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 256(R11)
-	VMOVUPD      32(DX)(R9*1), Y5
+	VMOVUPD      Y4, 256(R8)
+	VMOVUPD      32(DX)(R10*1), Y5
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 288(R11)
+	VMOVUPD      Y5, 288(R8)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      64(DX)(R9*1), Y5
+	VMOVUPD      64(DX)(R10*1), Y5
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 320(R11)
+	VMOVUPD      Y5, 320(R8)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      96(DX)(R9*1), Y5
+	VMOVUPD      96(DX)(R10*1), Y5
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 352(R11)
+	VMOVUPD      Y5, 352(R8)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      128(DX)(R9*1), Y5
+	VMOVUPD      128(DX)(R10*1), Y5
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 384(R11)
+	VMOVUPD      Y5, 384(R8)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      160(DX)(R9*1), Y5
+	VMOVUPD      160(DX)(R10*1), Y5
 	VPCMPEQQ     xres64y_cols5<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 416(R11)
+	VMOVUPD      Y5, 416(R8)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      192(DX)(R9*1), Y5
+	VMOVUPD      192(DX)(R10*1), Y5
 	VPCMPEQQ     xres64y_cols6<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 448(R11)
+	VMOVUPD      Y5, 448(R8)
 	VMAXPD       Y5, Y4, Y4
-	VMASKMOVPD   224(DX)(R9*1), Y1, Y5
+	VMASKMOVPD   224(DX)(R10*1), Y1, Y5
 	VMOVUPD      pool<>+6656(SB), Y6
 	VBLENDVPD    Y1, Y5, Y6, Y5
 	VPCMPEQQ     xres64y_cols7<>+0(SB), Y3, Y3
 	VBLENDVPD    Y3, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 480(R11)
+	VMOVUPD      Y5, 480(R8)
 	VMAXPD       Y5, Y4, Y3
 	VPBROADCASTD 8(BX), Y4
-	VMOVUPD      (DX)(R9*2), Y5
+	VMOVUPD      (DX)(R10*2), Y5
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y4, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 512(R11)
-	VMOVUPD      32(DX)(R9*2), Y6
+	VMOVUPD      Y5, 512(R8)
+	VMOVUPD      32(DX)(R10*2), Y6
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 544(R11)
+	VMOVUPD      Y6, 544(R8)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      64(DX)(R9*2), Y6
+	VMOVUPD      64(DX)(R10*2), Y6
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 576(R11)
+	VMOVUPD      Y6, 576(R8)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      96(DX)(R9*2), Y6
+	VMOVUPD      96(DX)(R10*2), Y6
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 608(R11)
+	VMOVUPD      Y6, 608(R8)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      128(DX)(R9*2), Y6
+	VMOVUPD      128(DX)(R10*2), Y6
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 640(R11)
+	VMOVUPD      Y6, 640(R8)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      160(DX)(R9*2), Y6
+	VMOVUPD      160(DX)(R10*2), Y6
 	VPCMPEQQ     xres64y_cols5<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 672(R11)
+	VMOVUPD      Y6, 672(R8)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      192(DX)(R9*2), Y6
+	VMOVUPD      192(DX)(R10*2), Y6
 	VPCMPEQQ     xres64y_cols6<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 704(R11)
+	VMOVUPD      Y6, 704(R8)
 	VMAXPD       Y6, Y5, Y5
-	VMASKMOVPD   224(DX)(R9*2), Y1, Y6
+	VMASKMOVPD   224(DX)(R10*2), Y1, Y6
 	VMOVUPD      pool<>+6656(SB), Y7
 	VBLENDVPD    Y1, Y6, Y7, Y6
 	VPCMPEQQ     xres64y_cols7<>+0(SB), Y4, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 736(R11)
+	VMOVUPD      Y6, 736(R8)
 	VMAXPD       Y6, Y5, Y4
 	VPBROADCASTD 12(BX), Y5
-	VMOVUPD      (R8), Y6
+	VMOVUPD      (R9), Y6
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y5, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 768(R11)
-	VMOVUPD      32(R8), Y7
+	VMOVUPD      Y6, 768(R8)
+	VMOVUPD      32(R9), Y7
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y5, Y8
 	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 800(R11)
+	VMOVUPD      Y7, 800(R8)
 	VMAXPD       Y7, Y6, Y6
-	VMOVUPD      64(R8), Y7
+	VMOVUPD      64(R9), Y7
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y5, Y8
 	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 832(R11)
+	VMOVUPD      Y7, 832(R8)
 	VMAXPD       Y7, Y6, Y6
-	VMOVUPD      96(R8), Y7
+	VMOVUPD      96(R9), Y7
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y5, Y8
 	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 864(R11)
+	VMOVUPD      Y7, 864(R8)
 	VMAXPD       Y7, Y6, Y6
-	VMOVUPD      128(R8), Y7
+	VMOVUPD      128(R9), Y7
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y5, Y8
 	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 896(R11)
+	VMOVUPD      Y7, 896(R8)
 	VMAXPD       Y7, Y6, Y6
-	VMOVUPD      160(R8), Y7
+	VMOVUPD      160(R9), Y7
 	VPCMPEQQ     xres64y_cols5<>+0(SB), Y5, Y8
 	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 928(R11)
+	VMOVUPD      Y7, 928(R8)
 	VMAXPD       Y7, Y6, Y6
-	VMOVUPD      192(R8), Y7
+	VMOVUPD      192(R9), Y7
 	VPCMPEQQ     xres64y_cols6<>+0(SB), Y5, Y8
 	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 960(R11)
+	VMOVUPD      Y7, 960(R8)
 	VMAXPD       Y7, Y6, Y6
-	VMASKMOVPD   224(R8), Y1, Y7
+	VMASKMOVPD   224(R9), Y1, Y7
 	VMOVUPD      pool<>+6656(SB), Y8
 	VBLENDVPD    Y1, Y7, Y8, Y7
 	VPCMPEQQ     xres64y_cols7<>+0(SB), Y5, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 992(R11)
+	VMOVUPD      Y7, 992(R8)
 	VMAXPD       Y7, Y6, Y5
 
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -40184,18 +40027,18 @@ d_r8groups:
 	VMAXPD     Y4, Y2, Y2
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11), Y3
-	MOVLQSX      4(BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11)(R9*1), Y4
-	MOVLQSX      8(BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11)(R9*2), Y5
-	MOVLQSX      12(BX), R11
-	LEAQ         (R8)(R11*8), R11
-	VBROADCASTSD (R11), Y6
+	MOVLQSX      (BX), R12
+	LEAQ         (DX)(R12*8), R12
+	VBROADCASTSD (R12), Y3
+	MOVLQSX      4(BX), R12
+	LEAQ         (DX)(R12*8), R12
+	VBROADCASTSD (R12)(R10*1), Y4
+	MOVLQSX      8(BX), R12
+	LEAQ         (DX)(R12*8), R12
+	VBROADCASTSD (R12)(R10*2), Y5
+	MOVLQSX      12(BX), R12
+	LEAQ         (R9)(R12*8), R12
+	VBROADCASTSD (R12), Y6
 	VBLENDPD     $0x0a, Y4, Y3, Y3
 	VBLENDPD     $0x0a, Y6, Y5, Y5
 	VBLENDPD     $0x0c, Y5, Y3, Y3
@@ -40250,9 +40093,6 @@ d_r8groups:
 	VPADDQ  pool<>+2432(SB), Y4, Y4
 	VMULPD  Y4, Y5, Y3
 	VMOVUPD Y3, 120(SP)
-	LEAQ    416(SP), R8
-	ADDQ    $0x3f, R8
-	ANDQ    $-64, R8
 
 	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
 	VBROADCASTSD 184(SP), Y3
@@ -41206,130 +41046,127 @@ d_r8groups:
 	VMULPD       Y4, Y5, Y5
 	VXORPD       pool<>+3968(SB), Y5, Y5
 	VMOVUPD      Y5, 48(SP)
-	LEAQ         416(SP), R11
-	ADDQ         $0x3f, R11
-	ANDQ         $-64, R11
 
 	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
-	LEAQ       (CX)(R10*1), R8
+	LEAQ       (CX)(R11*1), R9
 	VPERMPD    $0x00, Y6, Y4
-	VMOVUPD    (R11), Y5
+	VMOVUPD    (R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, (CX)
-	VMOVUPD    32(R11), Y5
+	VMOVUPD    32(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, 32(CX)
-	VMOVUPD    64(R11), Y5
+	VMOVUPD    64(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, 64(CX)
-	VMOVUPD    96(R11), Y5
+	VMOVUPD    96(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, 96(CX)
-	VMOVUPD    128(R11), Y5
+	VMOVUPD    128(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, 128(CX)
-	VMOVUPD    160(R11), Y5
+	VMOVUPD    160(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, 160(CX)
-	VMOVUPD    192(R11), Y5
+	VMOVUPD    192(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, 192(CX)
-	VMOVUPD    224(R11), Y5
+	VMOVUPD    224(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMASKMOVPD Y5, Y1, 224(CX)
 	VPERMPD    $0x55, Y6, Y4
-	VMOVUPD    256(R11), Y5
+	VMOVUPD    256(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, (CX)(R9*1)
-	VMOVUPD    288(R11), Y5
+	VMOVUPD    Y5, (CX)(R10*1)
+	VMOVUPD    288(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 32(CX)(R9*1)
-	VMOVUPD    320(R11), Y5
+	VMOVUPD    Y5, 32(CX)(R10*1)
+	VMOVUPD    320(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 64(CX)(R9*1)
-	VMOVUPD    352(R11), Y5
+	VMOVUPD    Y5, 64(CX)(R10*1)
+	VMOVUPD    352(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 96(CX)(R9*1)
-	VMOVUPD    384(R11), Y5
+	VMOVUPD    Y5, 96(CX)(R10*1)
+	VMOVUPD    384(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 128(CX)(R9*1)
-	VMOVUPD    416(R11), Y5
+	VMOVUPD    Y5, 128(CX)(R10*1)
+	VMOVUPD    416(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 160(CX)(R9*1)
-	VMOVUPD    448(R11), Y5
+	VMOVUPD    Y5, 160(CX)(R10*1)
+	VMOVUPD    448(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 192(CX)(R9*1)
-	VMOVUPD    480(R11), Y5
+	VMOVUPD    Y5, 192(CX)(R10*1)
+	VMOVUPD    480(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMASKMOVPD Y5, Y1, 224(CX)(R9*1)
+	VMASKMOVPD Y5, Y1, 224(CX)(R10*1)
 	VPERMPD    $0xaa, Y6, Y4
-	VMOVUPD    512(R11), Y5
+	VMOVUPD    512(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, (CX)(R9*2)
-	VMOVUPD    544(R11), Y5
+	VMOVUPD    Y5, (CX)(R10*2)
+	VMOVUPD    544(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 32(CX)(R9*2)
-	VMOVUPD    576(R11), Y5
+	VMOVUPD    Y5, 32(CX)(R10*2)
+	VMOVUPD    576(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 64(CX)(R9*2)
-	VMOVUPD    608(R11), Y5
+	VMOVUPD    Y5, 64(CX)(R10*2)
+	VMOVUPD    608(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 96(CX)(R9*2)
-	VMOVUPD    640(R11), Y5
+	VMOVUPD    Y5, 96(CX)(R10*2)
+	VMOVUPD    640(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 128(CX)(R9*2)
-	VMOVUPD    672(R11), Y5
+	VMOVUPD    Y5, 128(CX)(R10*2)
+	VMOVUPD    672(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 160(CX)(R9*2)
-	VMOVUPD    704(R11), Y5
+	VMOVUPD    Y5, 160(CX)(R10*2)
+	VMOVUPD    704(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 192(CX)(R9*2)
-	VMOVUPD    736(R11), Y5
+	VMOVUPD    Y5, 192(CX)(R10*2)
+	VMOVUPD    736(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMASKMOVPD Y5, Y1, 224(CX)(R9*2)
+	VMASKMOVPD Y5, Y1, 224(CX)(R10*2)
 	VPERMPD    $0xff, Y6, Y4
-	VMOVUPD    768(R11), Y5
+	VMOVUPD    768(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, (R8)
-	VMOVUPD    800(R11), Y5
+	VMOVUPD    Y5, (R9)
+	VMOVUPD    800(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 32(R8)
-	VMOVUPD    832(R11), Y5
+	VMOVUPD    Y5, 32(R9)
+	VMOVUPD    832(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 64(R8)
-	VMOVUPD    864(R11), Y5
+	VMOVUPD    Y5, 64(R9)
+	VMOVUPD    864(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 96(R8)
-	VMOVUPD    896(R11), Y5
+	VMOVUPD    Y5, 96(R9)
+	VMOVUPD    896(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 128(R8)
-	VMOVUPD    928(R11), Y5
+	VMOVUPD    Y5, 128(R9)
+	VMOVUPD    928(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 160(R8)
-	VMOVUPD    960(R11), Y5
+	VMOVUPD    Y5, 160(R9)
+	VMOVUPD    960(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 192(R8)
-	VMOVUPD    992(R11), Y5
+	VMOVUPD    Y5, 192(R9)
+	VMOVUPD    992(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMASKMOVPD Y5, Y1, 224(R8)
+	VMASKMOVPD Y5, Y1, 224(R9)
 
 	// ds at each target: minus the other entries' share.
-	LEAQ    (CX), R11
-	MOVLQSX (BX), R12
-	MOVQ    48(SP), R13
-	MOVQ    R13, (R11)(R12*8)
-	LEAQ    (CX)(R9*1), R11
-	MOVLQSX 4(BX), R12
-	MOVQ    56(SP), R13
-	MOVQ    R13, (R11)(R12*8)
-	LEAQ    (CX)(R9*2), R11
-	MOVLQSX 8(BX), R12
-	MOVQ    64(SP), R13
-	MOVQ    R13, (R11)(R12*8)
-	LEAQ    (R8), R8
-	MOVLQSX 12(BX), R11
-	MOVQ    72(SP), R12
-	MOVQ    R12, (R8)(R11*8)
+	LEAQ    (CX), R12
+	MOVLQSX (BX), R13
+	MOVQ    48(SP), R14
+	MOVQ    R14, (R12)(R13*8)
+	LEAQ    (CX)(R10*1), R12
+	MOVLQSX 4(BX), R13
+	MOVQ    56(SP), R14
+	MOVQ    R14, (R12)(R13*8)
+	LEAQ    (CX)(R10*2), R12
+	MOVLQSX 8(BX), R13
+	MOVQ    64(SP), R14
+	MOVQ    R14, (R12)(R13*8)
+	LEAQ    (R9), R9
+	MOVLQSX 12(BX), R12
+	MOVQ    72(SP), R13
+	MOVQ    R13, (R9)(R12*8)
 	VMOVUPD 152(SP), Y4
 	CMPQ    408(SP), $0x00
 	JE      d_r8gnopend
@@ -41412,8 +41249,8 @@ d_r8gnopend:
 	VMOVUPD Y2, 280(SP)
 	VMOVUPD Y4, 344(SP)
 	MOVQ    $0x00000001, 408(SP)
-	LEAQ    (DX)(R9*4), DX
-	LEAQ    (CX)(R9*4), CX
+	LEAQ    (DX)(R10*4), DX
+	LEAQ    (CX)(R10*4), CX
 	ADDQ    $0x00000020, AX
 	ADDQ    $0x00000010, BX
 	SUBQ    $0x04, SI
@@ -41511,15 +41348,12 @@ d_r8solo:
 	JMP   d_r8groups
 
 d_r8one:
-	MOVLQSX (BX), R8
-	TESTQ   R8, R8
+	MOVLQSX (BX), R9
+	TESTQ   R9, R9
 	JS      d_r8oignored
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         416(SP), R8
-	ADDQ         $0x3f, R8
-	ANDQ         $-64, R8
 	VPBROADCASTD (BX), Y2
 	VMOVUPD      (DX), Y3
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
@@ -41575,8 +41409,8 @@ d_r8one:
 	VMAXPD     Y3, Y2, Y2
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (BX), R8
-	VBROADCASTSD (DX)(R8*8), Y3
+	MOVLQSX      (BX), R9
+	VBROADCASTSD (DX)(R9*8), Y3
 	VMAXPD       Y3, Y2, Y4
 
 	// Others' max more than confidentMargin (float64: confidentMargin64)
@@ -41628,9 +41462,6 @@ d_r8one:
 	VPADDQ  pool<>+2432(SB), Y4, Y4
 	VMULPD  Y4, Y5, Y3
 	VMOVUPD Y3, 120(SP)
-	LEAQ    416(SP), R8
-	ADDQ    $0x3f, R8
-	ANDQ    $-64, R8
 
 	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
 	VBROADCASTSD 184(SP), Y3
@@ -41888,9 +41719,6 @@ d_r8one:
 	VMULPD       Y4, Y5, Y5
 	VXORPD       pool<>+3968(SB), Y5, Y5
 	VMOVUPD      Y5, 48(SP)
-	LEAQ         416(SP), R8
-	ADDQ         $0x3f, R8
-	ANDQ         $-64, R8
 
 	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
 	VMOVUPD    (R8), Y4
@@ -41919,10 +41747,10 @@ d_r8one:
 	VMASKMOVPD Y4, Y1, 224(CX)
 
 	// ds at each target: minus the other entries' share.
-	LEAQ    (CX), R8
-	MOVLQSX (BX), R11
-	MOVQ    48(SP), R12
-	MOVQ    R12, (R8)(R11*8)
+	LEAQ    (CX), R9
+	MOVLQSX (BX), R12
+	MOVQ    48(SP), R13
+	MOVQ    R13, (R9)(R12*8)
 	VADDPD  Y2, Y3, Y4
 	VMOVAPD Y4, Y4
 
@@ -42003,33 +41831,33 @@ d_r8onext:
 
 d_r8oignored:
 	MOVQ   $0x00000000, (AX)
-	MOVQ   DI, R8
-	MOVQ   CX, R11
+	MOVQ   DI, R9
+	MOVQ   CX, R12
 	VXORPS Y2, Y2, Y2
 
 d_r8ozero_loop:
-	CMPQ    R8, $0x00000010
+	CMPQ    R9, $0x00000010
 	JL      d_r8ozero_one
-	VMOVUPD Y2, (R11)
-	VMOVUPD Y2, 32(R11)
-	VMOVUPD Y2, 64(R11)
-	VMOVUPD Y2, 96(R11)
-	ADDQ    $0x00000080, R11
-	SUBQ    $0x00000010, R8
+	VMOVUPD Y2, (R12)
+	VMOVUPD Y2, 32(R12)
+	VMOVUPD Y2, 64(R12)
+	VMOVUPD Y2, 96(R12)
+	ADDQ    $0x00000080, R12
+	SUBQ    $0x00000010, R9
 	JMP     d_r8ozero_loop
 
 d_r8ozero_one:
-	CMPQ    R8, $0x00000004
+	CMPQ    R9, $0x00000004
 	JL      d_r8ozero_tail
-	VMOVUPD Y2, (R11)
-	ADDQ    $0x00000020, R11
-	SUBQ    $0x00000004, R8
+	VMOVUPD Y2, (R12)
+	ADDQ    $0x00000020, R12
+	SUBQ    $0x00000004, R9
 	JMP     d_r8ozero_one
 
 d_r8ozero_tail:
-	TESTQ      R8, R8
+	TESTQ      R9, R9
 	JE         d_r8ozero_done
-	VMASKMOVPD Y2, Y0, (R11)
+	VMASKMOVPD Y2, Y0, (R12)
 
 d_r8ozero_done:
 	JMP d_r8onext
@@ -42071,183 +41899,184 @@ TEXT ·crossEntropyLossScratch7F64AVX2(SB), $1872-112
 	XORQ DI, DI
 
 pfnext:
+	LEAQ 416(SP), DI
+	ADDQ $0x3f, DI
+	ANDQ $-64, DI
+
 	// Rows of 7 float64 vectors, the last masked: resident.
 	CMPQ    SI, $0x0000001c
 	JA      l_r7skip
-	MOVQ    SI, DI
-	SUBQ    $0x00000018, DI
-	SHLQ    $0x03, DI
-	NEGQ    DI
-	LEAQ    masktab<>+0(SB), R8
-	VMOVDQU 32(R8)(DI*1), Y0
 	MOVQ    SI, R8
+	SUBQ    $0x00000018, R8
 	SHLQ    $0x03, R8
-	LEAQ    (R8)(R8*2), R9
+	NEGQ    R8
+	LEAQ    masktab<>+0(SB), R9
+	VMOVDQU 32(R9)(R8*1), Y0
+	MOVQ    SI, R9
+	SHLQ    $0x03, R9
+	LEAQ    (R9)(R9*2), R10
 	MOVQ    $0x00000000, 408(SP)
 
 l_r7groups:
 	CMPQ  BX, $0x04
 	JL    l_r7rest
-	MOVL  (DX), DI
-	ORL   4(DX), DI
-	ORL   8(DX), DI
-	ORL   12(DX), DI
-	TESTL DI, DI
+	MOVL  (DX), R8
+	ORL   4(DX), R8
+	ORL   8(DX), R8
+	ORL   12(DX), R8
+	TESTL R8, R8
 	JS    l_r7bail
-	LEAQ  (CX)(R9*1), DI
+	LEAQ  (CX)(R10*1), R8
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         416(SP), R10
-	ADDQ         $0x3f, R10
-	ANDQ         $-64, R10
 	VPBROADCASTD (DX), Y1
 	VMOVUPD      (CX), Y2
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
 	VBLENDVPD    Y3, pool<>+6656(SB), Y2, Y2
-	VMOVUPD      Y2, (R10)
+	VMOVUPD      Y2, (DI)
 	VMOVUPD      32(CX), Y3
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y1, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 32(R10)
+	VMOVUPD      Y3, 32(DI)
 	VMAXPD       Y3, Y2, Y2
 	VMOVUPD      64(CX), Y3
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y1, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 64(R10)
+	VMOVUPD      Y3, 64(DI)
 	VMAXPD       Y3, Y2, Y2
 	VMOVUPD      96(CX), Y3
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y1, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 96(R10)
+	VMOVUPD      Y3, 96(DI)
 	VMAXPD       Y3, Y2, Y2
 	VMOVUPD      128(CX), Y3
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y1, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 128(R10)
+	VMOVUPD      Y3, 128(DI)
 	VMAXPD       Y3, Y2, Y2
 	VMOVUPD      160(CX), Y3
 	VPCMPEQQ     xres64y_cols5<>+0(SB), Y1, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 160(R10)
+	VMOVUPD      Y3, 160(DI)
 	VMAXPD       Y3, Y2, Y2
 	VMASKMOVPD   192(CX), Y0, Y3
 	VMOVUPD      pool<>+6656(SB), Y4
 	VBLENDVPD    Y0, Y3, Y4, Y3
 	VPCMPEQQ     xres64y_cols6<>+0(SB), Y1, Y1
 	VBLENDVPD    Y1, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 192(R10)
+	VMOVUPD      Y3, 192(DI)
 	VMAXPD       Y3, Y2, Y1
 	VPBROADCASTD 4(DX), Y2
-	VMOVUPD      (CX)(R8*1), Y3
+	VMOVUPD      (CX)(R9*1), Y3
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 224(R10)
-	VMOVUPD      32(CX)(R8*1), Y4
+	VMOVUPD      Y3, 224(DI)
+	VMOVUPD      32(CX)(R9*1), Y4
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 256(R10)
+	VMOVUPD      Y4, 256(DI)
 	VMAXPD       Y4, Y3, Y3
-	VMOVUPD      64(CX)(R8*1), Y4
+	VMOVUPD      64(CX)(R9*1), Y4
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 288(R10)
+	VMOVUPD      Y4, 288(DI)
 	VMAXPD       Y4, Y3, Y3
-	VMOVUPD      96(CX)(R8*1), Y4
+	VMOVUPD      96(CX)(R9*1), Y4
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 320(R10)
+	VMOVUPD      Y4, 320(DI)
 	VMAXPD       Y4, Y3, Y3
-	VMOVUPD      128(CX)(R8*1), Y4
+	VMOVUPD      128(CX)(R9*1), Y4
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 352(R10)
+	VMOVUPD      Y4, 352(DI)
 	VMAXPD       Y4, Y3, Y3
-	VMOVUPD      160(CX)(R8*1), Y4
+	VMOVUPD      160(CX)(R9*1), Y4
 	VPCMPEQQ     xres64y_cols5<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 384(R10)
+	VMOVUPD      Y4, 384(DI)
 	VMAXPD       Y4, Y3, Y3
-	VMASKMOVPD   192(CX)(R8*1), Y0, Y4
+	VMASKMOVPD   192(CX)(R9*1), Y0, Y4
 	VMOVUPD      pool<>+6656(SB), Y5
 	VBLENDVPD    Y0, Y4, Y5, Y4
 	VPCMPEQQ     xres64y_cols6<>+0(SB), Y2, Y2
 	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 416(R10)
+	VMOVUPD      Y4, 416(DI)
 	VMAXPD       Y4, Y3, Y2
 	VPBROADCASTD 8(DX), Y3
-	VMOVUPD      (CX)(R8*2), Y4
+	VMOVUPD      (CX)(R9*2), Y4
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y3, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 448(R10)
-	VMOVUPD      32(CX)(R8*2), Y5
+	VMOVUPD      Y4, 448(DI)
+	VMOVUPD      32(CX)(R9*2), Y5
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 480(R10)
+	VMOVUPD      Y5, 480(DI)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      64(CX)(R8*2), Y5
+	VMOVUPD      64(CX)(R9*2), Y5
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 512(R10)
+	VMOVUPD      Y5, 512(DI)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      96(CX)(R8*2), Y5
+	VMOVUPD      96(CX)(R9*2), Y5
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 544(R10)
+	VMOVUPD      Y5, 544(DI)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      128(CX)(R8*2), Y5
+	VMOVUPD      128(CX)(R9*2), Y5
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 576(R10)
+	VMOVUPD      Y5, 576(DI)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      160(CX)(R8*2), Y5
+	VMOVUPD      160(CX)(R9*2), Y5
 	VPCMPEQQ     xres64y_cols5<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 608(R10)
+	VMOVUPD      Y5, 608(DI)
 	VMAXPD       Y5, Y4, Y4
-	VMASKMOVPD   192(CX)(R8*2), Y0, Y5
+	VMASKMOVPD   192(CX)(R9*2), Y0, Y5
 	VMOVUPD      pool<>+6656(SB), Y6
 	VBLENDVPD    Y0, Y5, Y6, Y5
 	VPCMPEQQ     xres64y_cols6<>+0(SB), Y3, Y3
 	VBLENDVPD    Y3, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 640(R10)
+	VMOVUPD      Y5, 640(DI)
 	VMAXPD       Y5, Y4, Y3
 	VPBROADCASTD 12(DX), Y4
-	VMOVUPD      (DI), Y5
+	VMOVUPD      (R8), Y5
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y4, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 672(R10)
-	VMOVUPD      32(DI), Y6
+	VMOVUPD      Y5, 672(DI)
+	VMOVUPD      32(R8), Y6
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 704(R10)
+	VMOVUPD      Y6, 704(DI)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      64(DI), Y6
+	VMOVUPD      64(R8), Y6
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 736(R10)
+	VMOVUPD      Y6, 736(DI)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      96(DI), Y6
+	VMOVUPD      96(R8), Y6
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 768(R10)
+	VMOVUPD      Y6, 768(DI)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      128(DI), Y6
+	VMOVUPD      128(R8), Y6
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 800(R10)
+	VMOVUPD      Y6, 800(DI)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      160(DI), Y6
+	VMOVUPD      160(R8), Y6
 	VPCMPEQQ     xres64y_cols5<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 832(R10)
+	VMOVUPD      Y6, 832(DI)
 	VMAXPD       Y6, Y5, Y5
-	VMASKMOVPD   192(DI), Y0, Y6
+	VMASKMOVPD   192(R8), Y0, Y6
 	VMOVUPD      pool<>+6656(SB), Y7
 	VBLENDVPD    Y0, Y6, Y7, Y6
 	VPCMPEQQ     xres64y_cols6<>+0(SB), Y4, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 864(R10)
+	VMOVUPD      Y6, 864(DI)
 	VMAXPD       Y6, Y5, Y4
 
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -42262,18 +42091,18 @@ l_r7groups:
 	VMAXPD     Y3, Y1, Y1
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (DX), R10
-	LEAQ         (CX)(R10*8), R10
-	VBROADCASTSD (R10), Y2
-	MOVLQSX      4(DX), R10
-	LEAQ         (CX)(R10*8), R10
-	VBROADCASTSD (R10)(R8*1), Y3
-	MOVLQSX      8(DX), R10
-	LEAQ         (CX)(R10*8), R10
-	VBROADCASTSD (R10)(R8*2), Y4
-	MOVLQSX      12(DX), R10
-	LEAQ         (DI)(R10*8), R10
-	VBROADCASTSD (R10), Y5
+	MOVLQSX      (DX), R11
+	LEAQ         (CX)(R11*8), R11
+	VBROADCASTSD (R11), Y2
+	MOVLQSX      4(DX), R11
+	LEAQ         (CX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*1), Y3
+	MOVLQSX      8(DX), R11
+	LEAQ         (CX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*2), Y4
+	MOVLQSX      12(DX), R11
+	LEAQ         (R8)(R11*8), R11
+	VBROADCASTSD (R11), Y5
 	VBLENDPD     $0x0a, Y3, Y2, Y2
 	VBLENDPD     $0x0a, Y5, Y4, Y4
 	VBLENDPD     $0x0c, Y4, Y2, Y2
@@ -42328,9 +42157,6 @@ l_r7groups:
 	VPADDQ  pool<>+2432(SB), Y3, Y3
 	VMULPD  Y3, Y4, Y2
 	VMOVUPD Y2, 120(SP)
-	LEAQ    416(SP), DI
-	ADDQ    $0x3f, DI
-	ANDQ    $-64, DI
 
 	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
 	VBROADCASTSD 184(SP), Y2
@@ -43223,7 +43049,7 @@ l_r7gnopend:
 	VMOVUPD Y1, 280(SP)
 	VMOVUPD Y3, 344(SP)
 	MOVQ    $0x00000001, 408(SP)
-	LEAQ    (CX)(R8*4), CX
+	LEAQ    (CX)(R9*4), CX
 	ADDQ    $0x00000020, AX
 	ADDQ    $0x00000010, DX
 	SUBQ    $0x04, BX
@@ -43321,15 +43147,12 @@ l_r7solo:
 	JMP   l_r7groups
 
 l_r7one:
-	MOVLQSX (DX), DI
-	TESTQ   DI, DI
+	MOVLQSX (DX), R8
+	TESTQ   R8, R8
 	JS      l_r7oignored
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         416(SP), DI
-	ADDQ         $0x3f, DI
-	ANDQ         $-64, DI
 	VPBROADCASTD (DX), Y1
 	VMOVUPD      (CX), Y2
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
@@ -43380,8 +43203,8 @@ l_r7one:
 	VMAXPD     Y2, Y1, Y1
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (DX), DI
-	VBROADCASTSD (CX)(DI*8), Y2
+	MOVLQSX      (DX), R8
+	VBROADCASTSD (CX)(R8*8), Y2
 	VMAXPD       Y2, Y1, Y3
 
 	// Others' max more than confidentMargin (float64: confidentMargin64)
@@ -43433,9 +43256,6 @@ l_r7one:
 	VPADDQ  pool<>+2432(SB), Y3, Y3
 	VMULPD  Y3, Y4, Y2
 	VMOVUPD Y2, 120(SP)
-	LEAQ    416(SP), DI
-	ADDQ    $0x3f, DI
-	ANDQ    $-64, DI
 
 	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
 	VBROADCASTSD 184(SP), Y2
@@ -43739,200 +43559,197 @@ l_r7skip:
 	// Rows of 8 float64 vectors, the last masked: resident.
 	CMPQ    SI, $0x00000020
 	JA      l_r8skip
-	MOVQ    SI, DI
-	SUBQ    $0x0000001c, DI
-	SHLQ    $0x03, DI
-	NEGQ    DI
-	LEAQ    masktab<>+0(SB), R8
-	VMOVDQU 32(R8)(DI*1), Y0
 	MOVQ    SI, R8
+	SUBQ    $0x0000001c, R8
 	SHLQ    $0x03, R8
-	LEAQ    (R8)(R8*2), R9
+	NEGQ    R8
+	LEAQ    masktab<>+0(SB), R9
+	VMOVDQU 32(R9)(R8*1), Y0
+	MOVQ    SI, R9
+	SHLQ    $0x03, R9
+	LEAQ    (R9)(R9*2), R10
 	MOVQ    $0x00000000, 408(SP)
 
 l_r8groups:
 	CMPQ  BX, $0x04
 	JL    l_r8rest
-	MOVL  (DX), DI
-	ORL   4(DX), DI
-	ORL   8(DX), DI
-	ORL   12(DX), DI
-	TESTL DI, DI
+	MOVL  (DX), R8
+	ORL   4(DX), R8
+	ORL   8(DX), R8
+	ORL   12(DX), R8
+	TESTL R8, R8
 	JS    l_r8bail
-	LEAQ  (CX)(R9*1), DI
+	LEAQ  (CX)(R10*1), R8
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         416(SP), R10
-	ADDQ         $0x3f, R10
-	ANDQ         $-64, R10
 	VPBROADCASTD (DX), Y1
 	VMOVUPD      (CX), Y2
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
 	VBLENDVPD    Y3, pool<>+6656(SB), Y2, Y2
-	VMOVUPD      Y2, (R10)
+	VMOVUPD      Y2, (DI)
 	VMOVUPD      32(CX), Y3
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y1, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 32(R10)
+	VMOVUPD      Y3, 32(DI)
 	VMAXPD       Y3, Y2, Y2
 	VMOVUPD      64(CX), Y3
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y1, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 64(R10)
+	VMOVUPD      Y3, 64(DI)
 	VMAXPD       Y3, Y2, Y2
 	VMOVUPD      96(CX), Y3
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y1, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 96(R10)
+	VMOVUPD      Y3, 96(DI)
 	VMAXPD       Y3, Y2, Y2
 	VMOVUPD      128(CX), Y3
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y1, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 128(R10)
+	VMOVUPD      Y3, 128(DI)
 	VMAXPD       Y3, Y2, Y2
 	VMOVUPD      160(CX), Y3
 	VPCMPEQQ     xres64y_cols5<>+0(SB), Y1, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 160(R10)
+	VMOVUPD      Y3, 160(DI)
 	VMAXPD       Y3, Y2, Y2
 	VMOVUPD      192(CX), Y3
 	VPCMPEQQ     xres64y_cols6<>+0(SB), Y1, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 192(R10)
+	VMOVUPD      Y3, 192(DI)
 	VMAXPD       Y3, Y2, Y2
 	VMASKMOVPD   224(CX), Y0, Y3
 	VMOVUPD      pool<>+6656(SB), Y4
 	VBLENDVPD    Y0, Y3, Y4, Y3
 	VPCMPEQQ     xres64y_cols7<>+0(SB), Y1, Y1
 	VBLENDVPD    Y1, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 224(R10)
+	VMOVUPD      Y3, 224(DI)
 	VMAXPD       Y3, Y2, Y1
 	VPBROADCASTD 4(DX), Y2
-	VMOVUPD      (CX)(R8*1), Y3
+	VMOVUPD      (CX)(R9*1), Y3
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 256(R10)
-	VMOVUPD      32(CX)(R8*1), Y4
+	VMOVUPD      Y3, 256(DI)
+	VMOVUPD      32(CX)(R9*1), Y4
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 288(R10)
+	VMOVUPD      Y4, 288(DI)
 	VMAXPD       Y4, Y3, Y3
-	VMOVUPD      64(CX)(R8*1), Y4
+	VMOVUPD      64(CX)(R9*1), Y4
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 320(R10)
+	VMOVUPD      Y4, 320(DI)
 	VMAXPD       Y4, Y3, Y3
-	VMOVUPD      96(CX)(R8*1), Y4
+	VMOVUPD      96(CX)(R9*1), Y4
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 352(R10)
+	VMOVUPD      Y4, 352(DI)
 	VMAXPD       Y4, Y3, Y3
-	VMOVUPD      128(CX)(R8*1), Y4
+	VMOVUPD      128(CX)(R9*1), Y4
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 384(R10)
+	VMOVUPD      Y4, 384(DI)
 	VMAXPD       Y4, Y3, Y3
-	VMOVUPD      160(CX)(R8*1), Y4
+	VMOVUPD      160(CX)(R9*1), Y4
 	VPCMPEQQ     xres64y_cols5<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 416(R10)
+	VMOVUPD      Y4, 416(DI)
 	VMAXPD       Y4, Y3, Y3
-	VMOVUPD      192(CX)(R8*1), Y4
+	VMOVUPD      192(CX)(R9*1), Y4
 	VPCMPEQQ     xres64y_cols6<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 448(R10)
+	VMOVUPD      Y4, 448(DI)
 	VMAXPD       Y4, Y3, Y3
-	VMASKMOVPD   224(CX)(R8*1), Y0, Y4
+	VMASKMOVPD   224(CX)(R9*1), Y0, Y4
 	VMOVUPD      pool<>+6656(SB), Y5
 	VBLENDVPD    Y0, Y4, Y5, Y4
 	VPCMPEQQ     xres64y_cols7<>+0(SB), Y2, Y2
 	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 480(R10)
+	VMOVUPD      Y4, 480(DI)
 	VMAXPD       Y4, Y3, Y2
 	VPBROADCASTD 8(DX), Y3
-	VMOVUPD      (CX)(R8*2), Y4
+	VMOVUPD      (CX)(R9*2), Y4
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y3, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 512(R10)
-	VMOVUPD      32(CX)(R8*2), Y5
+	VMOVUPD      Y4, 512(DI)
+	VMOVUPD      32(CX)(R9*2), Y5
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 544(R10)
+	VMOVUPD      Y5, 544(DI)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      64(CX)(R8*2), Y5
+	VMOVUPD      64(CX)(R9*2), Y5
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 576(R10)
+	VMOVUPD      Y5, 576(DI)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      96(CX)(R8*2), Y5
+	VMOVUPD      96(CX)(R9*2), Y5
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 608(R10)
+	VMOVUPD      Y5, 608(DI)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      128(CX)(R8*2), Y5
+	VMOVUPD      128(CX)(R9*2), Y5
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 640(R10)
+	VMOVUPD      Y5, 640(DI)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      160(CX)(R8*2), Y5
+	VMOVUPD      160(CX)(R9*2), Y5
 	VPCMPEQQ     xres64y_cols5<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 672(R10)
+	VMOVUPD      Y5, 672(DI)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      192(CX)(R8*2), Y5
+	VMOVUPD      192(CX)(R9*2), Y5
 	VPCMPEQQ     xres64y_cols6<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 704(R10)
+	VMOVUPD      Y5, 704(DI)
 	VMAXPD       Y5, Y4, Y4
-	VMASKMOVPD   224(CX)(R8*2), Y0, Y5
+	VMASKMOVPD   224(CX)(R9*2), Y0, Y5
 	VMOVUPD      pool<>+6656(SB), Y6
 	VBLENDVPD    Y0, Y5, Y6, Y5
 	VPCMPEQQ     xres64y_cols7<>+0(SB), Y3, Y3
 	VBLENDVPD    Y3, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 736(R10)
+	VMOVUPD      Y5, 736(DI)
 	VMAXPD       Y5, Y4, Y3
 	VPBROADCASTD 12(DX), Y4
-	VMOVUPD      (DI), Y5
+	VMOVUPD      (R8), Y5
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y4, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 768(R10)
-	VMOVUPD      32(DI), Y6
+	VMOVUPD      Y5, 768(DI)
+	VMOVUPD      32(R8), Y6
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 800(R10)
+	VMOVUPD      Y6, 800(DI)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      64(DI), Y6
+	VMOVUPD      64(R8), Y6
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 832(R10)
+	VMOVUPD      Y6, 832(DI)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      96(DI), Y6
+	VMOVUPD      96(R8), Y6
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 864(R10)
+	VMOVUPD      Y6, 864(DI)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      128(DI), Y6
+	VMOVUPD      128(R8), Y6
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 896(R10)
+	VMOVUPD      Y6, 896(DI)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      160(DI), Y6
+	VMOVUPD      160(R8), Y6
 	VPCMPEQQ     xres64y_cols5<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 928(R10)
+	VMOVUPD      Y6, 928(DI)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      192(DI), Y6
+	VMOVUPD      192(R8), Y6
 	VPCMPEQQ     xres64y_cols6<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 960(R10)
+	VMOVUPD      Y6, 960(DI)
 	VMAXPD       Y6, Y5, Y5
-	VMASKMOVPD   224(DI), Y0, Y6
+	VMASKMOVPD   224(R8), Y0, Y6
 	VMOVUPD      pool<>+6656(SB), Y7
 	VBLENDVPD    Y0, Y6, Y7, Y6
 	VPCMPEQQ     xres64y_cols7<>+0(SB), Y4, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 992(R10)
+	VMOVUPD      Y6, 992(DI)
 	VMAXPD       Y6, Y5, Y4
 
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -43947,18 +43764,18 @@ l_r8groups:
 	VMAXPD     Y3, Y1, Y1
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (DX), R10
-	LEAQ         (CX)(R10*8), R10
-	VBROADCASTSD (R10), Y2
-	MOVLQSX      4(DX), R10
-	LEAQ         (CX)(R10*8), R10
-	VBROADCASTSD (R10)(R8*1), Y3
-	MOVLQSX      8(DX), R10
-	LEAQ         (CX)(R10*8), R10
-	VBROADCASTSD (R10)(R8*2), Y4
-	MOVLQSX      12(DX), R10
-	LEAQ         (DI)(R10*8), R10
-	VBROADCASTSD (R10), Y5
+	MOVLQSX      (DX), R11
+	LEAQ         (CX)(R11*8), R11
+	VBROADCASTSD (R11), Y2
+	MOVLQSX      4(DX), R11
+	LEAQ         (CX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*1), Y3
+	MOVLQSX      8(DX), R11
+	LEAQ         (CX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*2), Y4
+	MOVLQSX      12(DX), R11
+	LEAQ         (R8)(R11*8), R11
+	VBROADCASTSD (R11), Y5
 	VBLENDPD     $0x0a, Y3, Y2, Y2
 	VBLENDPD     $0x0a, Y5, Y4, Y4
 	VBLENDPD     $0x0c, Y4, Y2, Y2
@@ -44013,9 +43830,6 @@ l_r8groups:
 	VPADDQ  pool<>+2432(SB), Y3, Y3
 	VMULPD  Y3, Y4, Y2
 	VMOVUPD Y2, 120(SP)
-	LEAQ    416(SP), DI
-	ADDQ    $0x3f, DI
-	ANDQ    $-64, DI
 
 	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
 	VBROADCASTSD 184(SP), Y2
@@ -45008,7 +44822,7 @@ l_r8gnopend:
 	VMOVUPD Y1, 280(SP)
 	VMOVUPD Y3, 344(SP)
 	MOVQ    $0x00000001, 408(SP)
-	LEAQ    (CX)(R8*4), CX
+	LEAQ    (CX)(R9*4), CX
 	ADDQ    $0x00000020, AX
 	ADDQ    $0x00000010, DX
 	SUBQ    $0x04, BX
@@ -45106,15 +44920,12 @@ l_r8solo:
 	JMP   l_r8groups
 
 l_r8one:
-	MOVLQSX (DX), DI
-	TESTQ   DI, DI
+	MOVLQSX (DX), R8
+	TESTQ   R8, R8
 	JS      l_r8oignored
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         416(SP), DI
-	ADDQ         $0x3f, DI
-	ANDQ         $-64, DI
 	VPBROADCASTD (DX), Y1
 	VMOVUPD      (CX), Y2
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
@@ -45170,8 +44981,8 @@ l_r8one:
 	VMAXPD     Y2, Y1, Y1
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (DX), DI
-	VBROADCASTSD (CX)(DI*8), Y2
+	MOVLQSX      (DX), R8
+	VBROADCASTSD (CX)(R8*8), Y2
 	VMAXPD       Y2, Y1, Y3
 
 	// Others' max more than confidentMargin (float64: confidentMargin64)
@@ -45223,9 +45034,6 @@ l_r8one:
 	VPADDQ  pool<>+2432(SB), Y3, Y3
 	VMULPD  Y3, Y4, Y2
 	VMOVUPD Y2, 120(SP)
-	LEAQ    416(SP), DI
-	ADDQ    $0x3f, DI
-	ANDQ    $-64, DI
 
 	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
 	VBROADCASTSD 184(SP), Y2
@@ -45582,223 +45390,224 @@ TEXT ·crossEntropyGradScratch9F64AVX2(SB), $1872-112
 	XORQ R8, R8
 
 pfnext:
+	LEAQ 416(SP), R8
+	ADDQ $0x3f, R8
+	ANDQ $-64, R8
+
 	// Rows of 9 float64 vectors, the last masked: resident.
 	CMPQ    DI, $0x00000024
 	JA      d_r9skip
-	MOVQ    DI, R8
-	SUBQ    $0x00000020, R8
-	SHLQ    $0x03, R8
-	NEGQ    R8
-	LEAQ    masktab<>+0(SB), R9
-	VMOVDQU 32(R9)(R8*1), Y1
 	MOVQ    DI, R9
+	SUBQ    $0x00000020, R9
 	SHLQ    $0x03, R9
-	LEAQ    (R9)(R9*2), R10
+	NEGQ    R9
+	LEAQ    masktab<>+0(SB), R10
+	VMOVDQU 32(R10)(R9*1), Y1
+	MOVQ    DI, R10
+	SHLQ    $0x03, R10
+	LEAQ    (R10)(R10*2), R11
 	MOVQ    $0x00000000, 408(SP)
 
 d_r9groups:
 	CMPQ  SI, $0x04
 	JL    d_r9rest
-	MOVL  (BX), R8
-	ORL   4(BX), R8
-	ORL   8(BX), R8
-	ORL   12(BX), R8
-	TESTL R8, R8
+	MOVL  (BX), R9
+	ORL   4(BX), R9
+	ORL   8(BX), R9
+	ORL   12(BX), R9
+	TESTL R9, R9
 	JS    d_r9bail
-	LEAQ  (DX)(R10*1), R8
+	LEAQ  (DX)(R11*1), R9
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         416(SP), R11
-	ADDQ         $0x3f, R11
-	ANDQ         $-64, R11
 	VPBROADCASTD (BX), Y2
 	VMOVUPD      (DX), Y3
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, (R11)
+	VMOVUPD      Y3, (R8)
 	VMOVUPD      32(DX), Y4
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 32(R11)
+	VMOVUPD      Y4, 32(R8)
 	VMAXPD       Y4, Y3, Y3
 	VMOVUPD      64(DX), Y4
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 64(R11)
+	VMOVUPD      Y4, 64(R8)
 	VMAXPD       Y4, Y3, Y3
 	VMOVUPD      96(DX), Y4
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 96(R11)
+	VMOVUPD      Y4, 96(R8)
 	VMAXPD       Y4, Y3, Y3
 	VMOVUPD      128(DX), Y4
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 128(R11)
+	VMOVUPD      Y4, 128(R8)
 	VMAXPD       Y4, Y3, Y3
 	VMOVUPD      160(DX), Y4
 	VPCMPEQQ     xres64y_cols5<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 160(R11)
+	VMOVUPD      Y4, 160(R8)
 	VMAXPD       Y4, Y3, Y3
 	VMOVUPD      192(DX), Y4
 	VPCMPEQQ     xres64y_cols6<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 192(R11)
+	VMOVUPD      Y4, 192(R8)
 	VMAXPD       Y4, Y3, Y3
 	VMOVUPD      224(DX), Y4
 	VPCMPEQQ     xres64y_cols7<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 224(R11)
+	VMOVUPD      Y4, 224(R8)
 	VMAXPD       Y4, Y3, Y3
 	VMASKMOVPD   256(DX), Y1, Y4
 	VMOVUPD      pool<>+6656(SB), Y5
 	VBLENDVPD    Y1, Y4, Y5, Y4
 	VPCMPEQQ     xres64y_cols8<>+0(SB), Y2, Y2
 	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 256(R11)
+	VMOVUPD      Y4, 256(R8)
 	VMAXPD       Y4, Y3, Y2
 	VPBROADCASTD 4(BX), Y3
-	VMOVUPD      (DX)(R9*1), Y4
+	VMOVUPD      (DX)(R10*1), Y4
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y3, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 288(R11)
-	VMOVUPD      32(DX)(R9*1), Y5
+	VMOVUPD      Y4, 288(R8)
+	VMOVUPD      32(DX)(R10*1), Y5
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 320(R11)
+	VMOVUPD      Y5, 320(R8)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      64(DX)(R9*1), Y5
+	VMOVUPD      64(DX)(R10*1), Y5
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 352(R11)
+	VMOVUPD      Y5, 352(R8)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      96(DX)(R9*1), Y5
+	VMOVUPD      96(DX)(R10*1), Y5
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 384(R11)
+	VMOVUPD      Y5, 384(R8)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      128(DX)(R9*1), Y5
+	VMOVUPD      128(DX)(R10*1), Y5
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 416(R11)
+	VMOVUPD      Y5, 416(R8)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      160(DX)(R9*1), Y5
+	VMOVUPD      160(DX)(R10*1), Y5
 	VPCMPEQQ     xres64y_cols5<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 448(R11)
+	VMOVUPD      Y5, 448(R8)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      192(DX)(R9*1), Y5
+	VMOVUPD      192(DX)(R10*1), Y5
 	VPCMPEQQ     xres64y_cols6<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 480(R11)
+	VMOVUPD      Y5, 480(R8)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      224(DX)(R9*1), Y5
+	VMOVUPD      224(DX)(R10*1), Y5
 	VPCMPEQQ     xres64y_cols7<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 512(R11)
+	VMOVUPD      Y5, 512(R8)
 	VMAXPD       Y5, Y4, Y4
-	VMASKMOVPD   256(DX)(R9*1), Y1, Y5
+	VMASKMOVPD   256(DX)(R10*1), Y1, Y5
 	VMOVUPD      pool<>+6656(SB), Y6
 	VBLENDVPD    Y1, Y5, Y6, Y5
 	VPCMPEQQ     xres64y_cols8<>+0(SB), Y3, Y3
 	VBLENDVPD    Y3, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 544(R11)
+	VMOVUPD      Y5, 544(R8)
 	VMAXPD       Y5, Y4, Y3
 	VPBROADCASTD 8(BX), Y4
-	VMOVUPD      (DX)(R9*2), Y5
+	VMOVUPD      (DX)(R10*2), Y5
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y4, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 576(R11)
-	VMOVUPD      32(DX)(R9*2), Y6
+	VMOVUPD      Y5, 576(R8)
+	VMOVUPD      32(DX)(R10*2), Y6
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 608(R11)
+	VMOVUPD      Y6, 608(R8)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      64(DX)(R9*2), Y6
+	VMOVUPD      64(DX)(R10*2), Y6
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 640(R11)
+	VMOVUPD      Y6, 640(R8)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      96(DX)(R9*2), Y6
+	VMOVUPD      96(DX)(R10*2), Y6
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 672(R11)
+	VMOVUPD      Y6, 672(R8)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      128(DX)(R9*2), Y6
+	VMOVUPD      128(DX)(R10*2), Y6
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 704(R11)
+	VMOVUPD      Y6, 704(R8)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      160(DX)(R9*2), Y6
+	VMOVUPD      160(DX)(R10*2), Y6
 	VPCMPEQQ     xres64y_cols5<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 736(R11)
+	VMOVUPD      Y6, 736(R8)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      192(DX)(R9*2), Y6
+	VMOVUPD      192(DX)(R10*2), Y6
 	VPCMPEQQ     xres64y_cols6<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 768(R11)
+	VMOVUPD      Y6, 768(R8)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      224(DX)(R9*2), Y6
+	VMOVUPD      224(DX)(R10*2), Y6
 	VPCMPEQQ     xres64y_cols7<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 800(R11)
+	VMOVUPD      Y6, 800(R8)
 	VMAXPD       Y6, Y5, Y5
-	VMASKMOVPD   256(DX)(R9*2), Y1, Y6
+	VMASKMOVPD   256(DX)(R10*2), Y1, Y6
 	VMOVUPD      pool<>+6656(SB), Y7
 	VBLENDVPD    Y1, Y6, Y7, Y6
 	VPCMPEQQ     xres64y_cols8<>+0(SB), Y4, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 832(R11)
+	VMOVUPD      Y6, 832(R8)
 	VMAXPD       Y6, Y5, Y4
 	VPBROADCASTD 12(BX), Y5
-	VMOVUPD      (R8), Y6
+	VMOVUPD      (R9), Y6
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y5, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 864(R11)
-	VMOVUPD      32(R8), Y7
+	VMOVUPD      Y6, 864(R8)
+	VMOVUPD      32(R9), Y7
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y5, Y8
 	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 896(R11)
+	VMOVUPD      Y7, 896(R8)
 	VMAXPD       Y7, Y6, Y6
-	VMOVUPD      64(R8), Y7
+	VMOVUPD      64(R9), Y7
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y5, Y8
 	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 928(R11)
+	VMOVUPD      Y7, 928(R8)
 	VMAXPD       Y7, Y6, Y6
-	VMOVUPD      96(R8), Y7
+	VMOVUPD      96(R9), Y7
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y5, Y8
 	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 960(R11)
+	VMOVUPD      Y7, 960(R8)
 	VMAXPD       Y7, Y6, Y6
-	VMOVUPD      128(R8), Y7
+	VMOVUPD      128(R9), Y7
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y5, Y8
 	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 992(R11)
+	VMOVUPD      Y7, 992(R8)
 	VMAXPD       Y7, Y6, Y6
-	VMOVUPD      160(R8), Y7
+	VMOVUPD      160(R9), Y7
 	VPCMPEQQ     xres64y_cols5<>+0(SB), Y5, Y8
 	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 1024(R11)
+	VMOVUPD      Y7, 1024(R8)
 	VMAXPD       Y7, Y6, Y6
-	VMOVUPD      192(R8), Y7
+	VMOVUPD      192(R9), Y7
 	VPCMPEQQ     xres64y_cols6<>+0(SB), Y5, Y8
 	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 1056(R11)
+	VMOVUPD      Y7, 1056(R8)
 	VMAXPD       Y7, Y6, Y6
-	VMOVUPD      224(R8), Y7
+	VMOVUPD      224(R9), Y7
 	VPCMPEQQ     xres64y_cols7<>+0(SB), Y5, Y8
 	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 1088(R11)
+	VMOVUPD      Y7, 1088(R8)
 	VMAXPD       Y7, Y6, Y6
-	VMASKMOVPD   256(R8), Y1, Y7
+	VMASKMOVPD   256(R9), Y1, Y7
 	VMOVUPD      pool<>+6656(SB), Y8
 	VBLENDVPD    Y1, Y7, Y8, Y7
 	VPCMPEQQ     xres64y_cols8<>+0(SB), Y5, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 1120(R11)
+	VMOVUPD      Y7, 1120(R8)
 	VMAXPD       Y7, Y6, Y5
 
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -45813,18 +45622,18 @@ d_r9groups:
 	VMAXPD     Y4, Y2, Y2
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11), Y3
-	MOVLQSX      4(BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11)(R9*1), Y4
-	MOVLQSX      8(BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11)(R9*2), Y5
-	MOVLQSX      12(BX), R11
-	LEAQ         (R8)(R11*8), R11
-	VBROADCASTSD (R11), Y6
+	MOVLQSX      (BX), R12
+	LEAQ         (DX)(R12*8), R12
+	VBROADCASTSD (R12), Y3
+	MOVLQSX      4(BX), R12
+	LEAQ         (DX)(R12*8), R12
+	VBROADCASTSD (R12)(R10*1), Y4
+	MOVLQSX      8(BX), R12
+	LEAQ         (DX)(R12*8), R12
+	VBROADCASTSD (R12)(R10*2), Y5
+	MOVLQSX      12(BX), R12
+	LEAQ         (R9)(R12*8), R12
+	VBROADCASTSD (R12), Y6
 	VBLENDPD     $0x0a, Y4, Y3, Y3
 	VBLENDPD     $0x0a, Y6, Y5, Y5
 	VBLENDPD     $0x0c, Y5, Y3, Y3
@@ -45879,9 +45688,6 @@ d_r9groups:
 	VPADDQ  pool<>+2432(SB), Y4, Y4
 	VMULPD  Y4, Y5, Y3
 	VMOVUPD Y3, 120(SP)
-	LEAQ    416(SP), R8
-	ADDQ    $0x3f, R8
-	ANDQ    $-64, R8
 
 	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
 	VBROADCASTSD 184(SP), Y3
@@ -46963,142 +46769,139 @@ d_r9groups:
 	VMULPD       Y4, Y5, Y5
 	VXORPD       pool<>+3968(SB), Y5, Y5
 	VMOVUPD      Y5, 48(SP)
-	LEAQ         416(SP), R11
-	ADDQ         $0x3f, R11
-	ANDQ         $-64, R11
 
 	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
-	LEAQ       (CX)(R10*1), R8
+	LEAQ       (CX)(R11*1), R9
 	VPERMPD    $0x00, Y6, Y4
-	VMOVUPD    (R11), Y5
+	VMOVUPD    (R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, (CX)
-	VMOVUPD    32(R11), Y5
+	VMOVUPD    32(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, 32(CX)
-	VMOVUPD    64(R11), Y5
+	VMOVUPD    64(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, 64(CX)
-	VMOVUPD    96(R11), Y5
+	VMOVUPD    96(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, 96(CX)
-	VMOVUPD    128(R11), Y5
+	VMOVUPD    128(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, 128(CX)
-	VMOVUPD    160(R11), Y5
+	VMOVUPD    160(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, 160(CX)
-	VMOVUPD    192(R11), Y5
+	VMOVUPD    192(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, 192(CX)
-	VMOVUPD    224(R11), Y5
+	VMOVUPD    224(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, 224(CX)
-	VMOVUPD    256(R11), Y5
+	VMOVUPD    256(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMASKMOVPD Y5, Y1, 256(CX)
 	VPERMPD    $0x55, Y6, Y4
-	VMOVUPD    288(R11), Y5
+	VMOVUPD    288(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, (CX)(R9*1)
-	VMOVUPD    320(R11), Y5
+	VMOVUPD    Y5, (CX)(R10*1)
+	VMOVUPD    320(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 32(CX)(R9*1)
-	VMOVUPD    352(R11), Y5
+	VMOVUPD    Y5, 32(CX)(R10*1)
+	VMOVUPD    352(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 64(CX)(R9*1)
-	VMOVUPD    384(R11), Y5
+	VMOVUPD    Y5, 64(CX)(R10*1)
+	VMOVUPD    384(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 96(CX)(R9*1)
-	VMOVUPD    416(R11), Y5
+	VMOVUPD    Y5, 96(CX)(R10*1)
+	VMOVUPD    416(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 128(CX)(R9*1)
-	VMOVUPD    448(R11), Y5
+	VMOVUPD    Y5, 128(CX)(R10*1)
+	VMOVUPD    448(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 160(CX)(R9*1)
-	VMOVUPD    480(R11), Y5
+	VMOVUPD    Y5, 160(CX)(R10*1)
+	VMOVUPD    480(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 192(CX)(R9*1)
-	VMOVUPD    512(R11), Y5
+	VMOVUPD    Y5, 192(CX)(R10*1)
+	VMOVUPD    512(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 224(CX)(R9*1)
-	VMOVUPD    544(R11), Y5
+	VMOVUPD    Y5, 224(CX)(R10*1)
+	VMOVUPD    544(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMASKMOVPD Y5, Y1, 256(CX)(R9*1)
+	VMASKMOVPD Y5, Y1, 256(CX)(R10*1)
 	VPERMPD    $0xaa, Y6, Y4
-	VMOVUPD    576(R11), Y5
+	VMOVUPD    576(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, (CX)(R9*2)
-	VMOVUPD    608(R11), Y5
+	VMOVUPD    Y5, (CX)(R10*2)
+	VMOVUPD    608(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 32(CX)(R9*2)
-	VMOVUPD    640(R11), Y5
+	VMOVUPD    Y5, 32(CX)(R10*2)
+	VMOVUPD    640(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 64(CX)(R9*2)
-	VMOVUPD    672(R11), Y5
+	VMOVUPD    Y5, 64(CX)(R10*2)
+	VMOVUPD    672(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 96(CX)(R9*2)
-	VMOVUPD    704(R11), Y5
+	VMOVUPD    Y5, 96(CX)(R10*2)
+	VMOVUPD    704(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 128(CX)(R9*2)
-	VMOVUPD    736(R11), Y5
+	VMOVUPD    Y5, 128(CX)(R10*2)
+	VMOVUPD    736(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 160(CX)(R9*2)
-	VMOVUPD    768(R11), Y5
+	VMOVUPD    Y5, 160(CX)(R10*2)
+	VMOVUPD    768(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 192(CX)(R9*2)
-	VMOVUPD    800(R11), Y5
+	VMOVUPD    Y5, 192(CX)(R10*2)
+	VMOVUPD    800(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 224(CX)(R9*2)
-	VMOVUPD    832(R11), Y5
+	VMOVUPD    Y5, 224(CX)(R10*2)
+	VMOVUPD    832(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMASKMOVPD Y5, Y1, 256(CX)(R9*2)
+	VMASKMOVPD Y5, Y1, 256(CX)(R10*2)
 	VPERMPD    $0xff, Y6, Y4
-	VMOVUPD    864(R11), Y5
+	VMOVUPD    864(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, (R8)
-	VMOVUPD    896(R11), Y5
+	VMOVUPD    Y5, (R9)
+	VMOVUPD    896(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 32(R8)
-	VMOVUPD    928(R11), Y5
+	VMOVUPD    Y5, 32(R9)
+	VMOVUPD    928(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 64(R8)
-	VMOVUPD    960(R11), Y5
+	VMOVUPD    Y5, 64(R9)
+	VMOVUPD    960(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 96(R8)
-	VMOVUPD    992(R11), Y5
+	VMOVUPD    Y5, 96(R9)
+	VMOVUPD    992(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 128(R8)
-	VMOVUPD    1024(R11), Y5
+	VMOVUPD    Y5, 128(R9)
+	VMOVUPD    1024(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 160(R8)
-	VMOVUPD    1056(R11), Y5
+	VMOVUPD    Y5, 160(R9)
+	VMOVUPD    1056(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 192(R8)
-	VMOVUPD    1088(R11), Y5
+	VMOVUPD    Y5, 192(R9)
+	VMOVUPD    1088(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 224(R8)
-	VMOVUPD    1120(R11), Y5
+	VMOVUPD    Y5, 224(R9)
+	VMOVUPD    1120(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMASKMOVPD Y5, Y1, 256(R8)
+	VMASKMOVPD Y5, Y1, 256(R9)
 
 	// ds at each target: minus the other entries' share.
-	LEAQ    (CX), R11
-	MOVLQSX (BX), R12
-	MOVQ    48(SP), R13
-	MOVQ    R13, (R11)(R12*8)
-	LEAQ    (CX)(R9*1), R11
-	MOVLQSX 4(BX), R12
-	MOVQ    56(SP), R13
-	MOVQ    R13, (R11)(R12*8)
-	LEAQ    (CX)(R9*2), R11
-	MOVLQSX 8(BX), R12
-	MOVQ    64(SP), R13
-	MOVQ    R13, (R11)(R12*8)
-	LEAQ    (R8), R8
-	MOVLQSX 12(BX), R11
-	MOVQ    72(SP), R12
-	MOVQ    R12, (R8)(R11*8)
+	LEAQ    (CX), R12
+	MOVLQSX (BX), R13
+	MOVQ    48(SP), R14
+	MOVQ    R14, (R12)(R13*8)
+	LEAQ    (CX)(R10*1), R12
+	MOVLQSX 4(BX), R13
+	MOVQ    56(SP), R14
+	MOVQ    R14, (R12)(R13*8)
+	LEAQ    (CX)(R10*2), R12
+	MOVLQSX 8(BX), R13
+	MOVQ    64(SP), R14
+	MOVQ    R14, (R12)(R13*8)
+	LEAQ    (R9), R9
+	MOVLQSX 12(BX), R12
+	MOVQ    72(SP), R13
+	MOVQ    R13, (R9)(R12*8)
 	VMOVUPD 152(SP), Y4
 	CMPQ    408(SP), $0x00
 	JE      d_r9gnopend
@@ -47181,8 +46984,8 @@ d_r9gnopend:
 	VMOVUPD Y2, 280(SP)
 	VMOVUPD Y4, 344(SP)
 	MOVQ    $0x00000001, 408(SP)
-	LEAQ    (DX)(R9*4), DX
-	LEAQ    (CX)(R9*4), CX
+	LEAQ    (DX)(R10*4), DX
+	LEAQ    (CX)(R10*4), CX
 	ADDQ    $0x00000020, AX
 	ADDQ    $0x00000010, BX
 	SUBQ    $0x04, SI
@@ -47280,15 +47083,12 @@ d_r9solo:
 	JMP   d_r9groups
 
 d_r9one:
-	MOVLQSX (BX), R8
-	TESTQ   R8, R8
+	MOVLQSX (BX), R9
+	TESTQ   R9, R9
 	JS      d_r9oignored
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         416(SP), R8
-	ADDQ         $0x3f, R8
-	ANDQ         $-64, R8
 	VPBROADCASTD (BX), Y2
 	VMOVUPD      (DX), Y3
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
@@ -47349,8 +47149,8 @@ d_r9one:
 	VMAXPD     Y3, Y2, Y2
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (BX), R8
-	VBROADCASTSD (DX)(R8*8), Y3
+	MOVLQSX      (BX), R9
+	VBROADCASTSD (DX)(R9*8), Y3
 	VMAXPD       Y3, Y2, Y4
 
 	// Others' max more than confidentMargin (float64: confidentMargin64)
@@ -47402,9 +47202,6 @@ d_r9one:
 	VPADDQ  pool<>+2432(SB), Y4, Y4
 	VMULPD  Y4, Y5, Y3
 	VMOVUPD Y3, 120(SP)
-	LEAQ    416(SP), R8
-	ADDQ    $0x3f, R8
-	ANDQ    $-64, R8
 
 	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
 	VBROADCASTSD 184(SP), Y3
@@ -47694,9 +47491,6 @@ d_r9one:
 	VMULPD       Y4, Y5, Y5
 	VXORPD       pool<>+3968(SB), Y5, Y5
 	VMOVUPD      Y5, 48(SP)
-	LEAQ         416(SP), R8
-	ADDQ         $0x3f, R8
-	ANDQ         $-64, R8
 
 	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
 	VMOVUPD    (R8), Y4
@@ -47728,10 +47522,10 @@ d_r9one:
 	VMASKMOVPD Y4, Y1, 256(CX)
 
 	// ds at each target: minus the other entries' share.
-	LEAQ    (CX), R8
-	MOVLQSX (BX), R11
-	MOVQ    48(SP), R12
-	MOVQ    R12, (R8)(R11*8)
+	LEAQ    (CX), R9
+	MOVLQSX (BX), R12
+	MOVQ    48(SP), R13
+	MOVQ    R13, (R9)(R12*8)
 	VADDPD  Y2, Y3, Y4
 	VMOVAPD Y4, Y4
 
@@ -47812,33 +47606,33 @@ d_r9onext:
 
 d_r9oignored:
 	MOVQ   $0x00000000, (AX)
-	MOVQ   DI, R8
-	MOVQ   CX, R11
+	MOVQ   DI, R9
+	MOVQ   CX, R12
 	VXORPS Y2, Y2, Y2
 
 d_r9ozero_loop:
-	CMPQ    R8, $0x00000010
+	CMPQ    R9, $0x00000010
 	JL      d_r9ozero_one
-	VMOVUPD Y2, (R11)
-	VMOVUPD Y2, 32(R11)
-	VMOVUPD Y2, 64(R11)
-	VMOVUPD Y2, 96(R11)
-	ADDQ    $0x00000080, R11
-	SUBQ    $0x00000010, R8
+	VMOVUPD Y2, (R12)
+	VMOVUPD Y2, 32(R12)
+	VMOVUPD Y2, 64(R12)
+	VMOVUPD Y2, 96(R12)
+	ADDQ    $0x00000080, R12
+	SUBQ    $0x00000010, R9
 	JMP     d_r9ozero_loop
 
 d_r9ozero_one:
-	CMPQ    R8, $0x00000004
+	CMPQ    R9, $0x00000004
 	JL      d_r9ozero_tail
-	VMOVUPD Y2, (R11)
-	ADDQ    $0x00000020, R11
-	SUBQ    $0x00000004, R8
+	VMOVUPD Y2, (R12)
+	ADDQ    $0x00000020, R12
+	SUBQ    $0x00000004, R9
 	JMP     d_r9ozero_one
 
 d_r9ozero_tail:
-	TESTQ      R8, R8
+	TESTQ      R9, R9
 	JE         d_r9ozero_done
-	VMASKMOVPD Y2, Y0, (R11)
+	VMASKMOVPD Y2, Y0, (R12)
 
 d_r9ozero_done:
 	JMP d_r9onext
@@ -47852,240 +47646,237 @@ d_r9skip:
 	// Rows of 10 float64 vectors, the last masked: resident.
 	CMPQ    DI, $0x00000028
 	JA      d_r10skip
-	MOVQ    DI, R8
-	SUBQ    $0x00000024, R8
-	SHLQ    $0x03, R8
-	NEGQ    R8
-	LEAQ    masktab<>+0(SB), R9
-	VMOVDQU 32(R9)(R8*1), Y1
 	MOVQ    DI, R9
+	SUBQ    $0x00000024, R9
 	SHLQ    $0x03, R9
-	LEAQ    (R9)(R9*2), R10
+	NEGQ    R9
+	LEAQ    masktab<>+0(SB), R10
+	VMOVDQU 32(R10)(R9*1), Y1
+	MOVQ    DI, R10
+	SHLQ    $0x03, R10
+	LEAQ    (R10)(R10*2), R11
 	MOVQ    $0x00000000, 408(SP)
 
 d_r10groups:
 	CMPQ  SI, $0x04
 	JL    d_r10rest
-	MOVL  (BX), R8
-	ORL   4(BX), R8
-	ORL   8(BX), R8
-	ORL   12(BX), R8
-	TESTL R8, R8
+	MOVL  (BX), R9
+	ORL   4(BX), R9
+	ORL   8(BX), R9
+	ORL   12(BX), R9
+	TESTL R9, R9
 	JS    d_r10bail
-	LEAQ  (DX)(R10*1), R8
+	LEAQ  (DX)(R11*1), R9
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         416(SP), R11
-	ADDQ         $0x3f, R11
-	ANDQ         $-64, R11
 	VPBROADCASTD (BX), Y2
 	VMOVUPD      (DX), Y3
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, (R11)
+	VMOVUPD      Y3, (R8)
 	VMOVUPD      32(DX), Y4
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 32(R11)
+	VMOVUPD      Y4, 32(R8)
 	VMAXPD       Y4, Y3, Y3
 	VMOVUPD      64(DX), Y4
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 64(R11)
+	VMOVUPD      Y4, 64(R8)
 	VMAXPD       Y4, Y3, Y3
 	VMOVUPD      96(DX), Y4
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 96(R11)
+	VMOVUPD      Y4, 96(R8)
 	VMAXPD       Y4, Y3, Y3
 	VMOVUPD      128(DX), Y4
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 128(R11)
+	VMOVUPD      Y4, 128(R8)
 	VMAXPD       Y4, Y3, Y3
 	VMOVUPD      160(DX), Y4
 	VPCMPEQQ     xres64y_cols5<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 160(R11)
+	VMOVUPD      Y4, 160(R8)
 	VMAXPD       Y4, Y3, Y3
 	VMOVUPD      192(DX), Y4
 	VPCMPEQQ     xres64y_cols6<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 192(R11)
+	VMOVUPD      Y4, 192(R8)
 	VMAXPD       Y4, Y3, Y3
 	VMOVUPD      224(DX), Y4
 	VPCMPEQQ     xres64y_cols7<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 224(R11)
+	VMOVUPD      Y4, 224(R8)
 	VMAXPD       Y4, Y3, Y3
 	VMOVUPD      256(DX), Y4
 	VPCMPEQQ     xres64y_cols8<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 256(R11)
+	VMOVUPD      Y4, 256(R8)
 	VMAXPD       Y4, Y3, Y3
 	VMASKMOVPD   288(DX), Y1, Y4
 	VMOVUPD      pool<>+6656(SB), Y5
 	VBLENDVPD    Y1, Y4, Y5, Y4
 	VPCMPEQQ     xres64y_cols9<>+0(SB), Y2, Y2
 	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 288(R11)
+	VMOVUPD      Y4, 288(R8)
 	VMAXPD       Y4, Y3, Y2
 	VPBROADCASTD 4(BX), Y3
-	VMOVUPD      (DX)(R9*1), Y4
+	VMOVUPD      (DX)(R10*1), Y4
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y3, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 320(R11)
-	VMOVUPD      32(DX)(R9*1), Y5
+	VMOVUPD      Y4, 320(R8)
+	VMOVUPD      32(DX)(R10*1), Y5
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 352(R11)
+	VMOVUPD      Y5, 352(R8)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      64(DX)(R9*1), Y5
+	VMOVUPD      64(DX)(R10*1), Y5
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 384(R11)
+	VMOVUPD      Y5, 384(R8)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      96(DX)(R9*1), Y5
+	VMOVUPD      96(DX)(R10*1), Y5
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 416(R11)
+	VMOVUPD      Y5, 416(R8)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      128(DX)(R9*1), Y5
+	VMOVUPD      128(DX)(R10*1), Y5
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 448(R11)
+	VMOVUPD      Y5, 448(R8)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      160(DX)(R9*1), Y5
+	VMOVUPD      160(DX)(R10*1), Y5
 	VPCMPEQQ     xres64y_cols5<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 480(R11)
+	VMOVUPD      Y5, 480(R8)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      192(DX)(R9*1), Y5
+	VMOVUPD      192(DX)(R10*1), Y5
 	VPCMPEQQ     xres64y_cols6<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 512(R11)
+	VMOVUPD      Y5, 512(R8)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      224(DX)(R9*1), Y5
+	VMOVUPD      224(DX)(R10*1), Y5
 	VPCMPEQQ     xres64y_cols7<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 544(R11)
+	VMOVUPD      Y5, 544(R8)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      256(DX)(R9*1), Y5
+	VMOVUPD      256(DX)(R10*1), Y5
 	VPCMPEQQ     xres64y_cols8<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 576(R11)
+	VMOVUPD      Y5, 576(R8)
 	VMAXPD       Y5, Y4, Y4
-	VMASKMOVPD   288(DX)(R9*1), Y1, Y5
+	VMASKMOVPD   288(DX)(R10*1), Y1, Y5
 	VMOVUPD      pool<>+6656(SB), Y6
 	VBLENDVPD    Y1, Y5, Y6, Y5
 	VPCMPEQQ     xres64y_cols9<>+0(SB), Y3, Y3
 	VBLENDVPD    Y3, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 608(R11)
+	VMOVUPD      Y5, 608(R8)
 	VMAXPD       Y5, Y4, Y3
 	VPBROADCASTD 8(BX), Y4
-	VMOVUPD      (DX)(R9*2), Y5
+	VMOVUPD      (DX)(R10*2), Y5
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y4, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 640(R11)
-	VMOVUPD      32(DX)(R9*2), Y6
+	VMOVUPD      Y5, 640(R8)
+	VMOVUPD      32(DX)(R10*2), Y6
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 672(R11)
+	VMOVUPD      Y6, 672(R8)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      64(DX)(R9*2), Y6
+	VMOVUPD      64(DX)(R10*2), Y6
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 704(R11)
+	VMOVUPD      Y6, 704(R8)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      96(DX)(R9*2), Y6
+	VMOVUPD      96(DX)(R10*2), Y6
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 736(R11)
+	VMOVUPD      Y6, 736(R8)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      128(DX)(R9*2), Y6
+	VMOVUPD      128(DX)(R10*2), Y6
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 768(R11)
+	VMOVUPD      Y6, 768(R8)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      160(DX)(R9*2), Y6
+	VMOVUPD      160(DX)(R10*2), Y6
 	VPCMPEQQ     xres64y_cols5<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 800(R11)
+	VMOVUPD      Y6, 800(R8)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      192(DX)(R9*2), Y6
+	VMOVUPD      192(DX)(R10*2), Y6
 	VPCMPEQQ     xres64y_cols6<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 832(R11)
+	VMOVUPD      Y6, 832(R8)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      224(DX)(R9*2), Y6
+	VMOVUPD      224(DX)(R10*2), Y6
 	VPCMPEQQ     xres64y_cols7<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 864(R11)
+	VMOVUPD      Y6, 864(R8)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      256(DX)(R9*2), Y6
+	VMOVUPD      256(DX)(R10*2), Y6
 	VPCMPEQQ     xres64y_cols8<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 896(R11)
+	VMOVUPD      Y6, 896(R8)
 	VMAXPD       Y6, Y5, Y5
-	VMASKMOVPD   288(DX)(R9*2), Y1, Y6
+	VMASKMOVPD   288(DX)(R10*2), Y1, Y6
 	VMOVUPD      pool<>+6656(SB), Y7
 	VBLENDVPD    Y1, Y6, Y7, Y6
 	VPCMPEQQ     xres64y_cols9<>+0(SB), Y4, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 928(R11)
+	VMOVUPD      Y6, 928(R8)
 	VMAXPD       Y6, Y5, Y4
 	VPBROADCASTD 12(BX), Y5
-	VMOVUPD      (R8), Y6
+	VMOVUPD      (R9), Y6
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y5, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 960(R11)
-	VMOVUPD      32(R8), Y7
+	VMOVUPD      Y6, 960(R8)
+	VMOVUPD      32(R9), Y7
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y5, Y8
 	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 992(R11)
+	VMOVUPD      Y7, 992(R8)
 	VMAXPD       Y7, Y6, Y6
-	VMOVUPD      64(R8), Y7
+	VMOVUPD      64(R9), Y7
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y5, Y8
 	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 1024(R11)
+	VMOVUPD      Y7, 1024(R8)
 	VMAXPD       Y7, Y6, Y6
-	VMOVUPD      96(R8), Y7
+	VMOVUPD      96(R9), Y7
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y5, Y8
 	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 1056(R11)
+	VMOVUPD      Y7, 1056(R8)
 	VMAXPD       Y7, Y6, Y6
-	VMOVUPD      128(R8), Y7
+	VMOVUPD      128(R9), Y7
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y5, Y8
 	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 1088(R11)
+	VMOVUPD      Y7, 1088(R8)
 	VMAXPD       Y7, Y6, Y6
-	VMOVUPD      160(R8), Y7
+	VMOVUPD      160(R9), Y7
 	VPCMPEQQ     xres64y_cols5<>+0(SB), Y5, Y8
 	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 1120(R11)
+	VMOVUPD      Y7, 1120(R8)
 	VMAXPD       Y7, Y6, Y6
-	VMOVUPD      192(R8), Y7
+	VMOVUPD      192(R9), Y7
 	VPCMPEQQ     xres64y_cols6<>+0(SB), Y5, Y8
 	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 1152(R11)
+	VMOVUPD      Y7, 1152(R8)
 	VMAXPD       Y7, Y6, Y6
-	VMOVUPD      224(R8), Y7
+	VMOVUPD      224(R9), Y7
 	VPCMPEQQ     xres64y_cols7<>+0(SB), Y5, Y8
 	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 1184(R11)
+	VMOVUPD      Y7, 1184(R8)
 	VMAXPD       Y7, Y6, Y6
-	VMOVUPD      256(R8), Y7
+	VMOVUPD      256(R9), Y7
 	VPCMPEQQ     xres64y_cols8<>+0(SB), Y5, Y8
 	VBLENDVPD    Y8, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 1216(R11)
+	VMOVUPD      Y7, 1216(R8)
 	VMAXPD       Y7, Y6, Y6
-	VMASKMOVPD   288(R8), Y1, Y7
+	VMASKMOVPD   288(R9), Y1, Y7
 	VMOVUPD      pool<>+6656(SB), Y8
 	VBLENDVPD    Y1, Y7, Y8, Y7
 	VPCMPEQQ     xres64y_cols9<>+0(SB), Y5, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y7, Y7
-	VMOVUPD      Y7, 1248(R11)
+	VMOVUPD      Y7, 1248(R8)
 	VMAXPD       Y7, Y6, Y5
 
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -48100,18 +47891,18 @@ d_r10groups:
 	VMAXPD     Y4, Y2, Y2
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11), Y3
-	MOVLQSX      4(BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11)(R9*1), Y4
-	MOVLQSX      8(BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11)(R9*2), Y5
-	MOVLQSX      12(BX), R11
-	LEAQ         (R8)(R11*8), R11
-	VBROADCASTSD (R11), Y6
+	MOVLQSX      (BX), R12
+	LEAQ         (DX)(R12*8), R12
+	VBROADCASTSD (R12), Y3
+	MOVLQSX      4(BX), R12
+	LEAQ         (DX)(R12*8), R12
+	VBROADCASTSD (R12)(R10*1), Y4
+	MOVLQSX      8(BX), R12
+	LEAQ         (DX)(R12*8), R12
+	VBROADCASTSD (R12)(R10*2), Y5
+	MOVLQSX      12(BX), R12
+	LEAQ         (R9)(R12*8), R12
+	VBROADCASTSD (R12), Y6
 	VBLENDPD     $0x0a, Y4, Y3, Y3
 	VBLENDPD     $0x0a, Y6, Y5, Y5
 	VBLENDPD     $0x0c, Y5, Y3, Y3
@@ -48166,9 +47957,6 @@ d_r10groups:
 	VPADDQ  pool<>+2432(SB), Y4, Y4
 	VMULPD  Y4, Y5, Y3
 	VMOVUPD Y3, 120(SP)
-	LEAQ    416(SP), R8
-	ADDQ    $0x3f, R8
-	ANDQ    $-64, R8
 
 	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
 	VBROADCASTSD 184(SP), Y3
@@ -49354,154 +49142,151 @@ d_r10groups:
 	VMULPD       Y4, Y5, Y5
 	VXORPD       pool<>+3968(SB), Y5, Y5
 	VMOVUPD      Y5, 48(SP)
-	LEAQ         416(SP), R11
-	ADDQ         $0x3f, R11
-	ANDQ         $-64, R11
 
 	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
-	LEAQ       (CX)(R10*1), R8
+	LEAQ       (CX)(R11*1), R9
 	VPERMPD    $0x00, Y6, Y4
-	VMOVUPD    (R11), Y5
+	VMOVUPD    (R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, (CX)
-	VMOVUPD    32(R11), Y5
+	VMOVUPD    32(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, 32(CX)
-	VMOVUPD    64(R11), Y5
+	VMOVUPD    64(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, 64(CX)
-	VMOVUPD    96(R11), Y5
+	VMOVUPD    96(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, 96(CX)
-	VMOVUPD    128(R11), Y5
+	VMOVUPD    128(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, 128(CX)
-	VMOVUPD    160(R11), Y5
+	VMOVUPD    160(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, 160(CX)
-	VMOVUPD    192(R11), Y5
+	VMOVUPD    192(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, 192(CX)
-	VMOVUPD    224(R11), Y5
+	VMOVUPD    224(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, 224(CX)
-	VMOVUPD    256(R11), Y5
+	VMOVUPD    256(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMOVUPD    Y5, 256(CX)
-	VMOVUPD    288(R11), Y5
+	VMOVUPD    288(R8), Y5
 	VMULPD     Y4, Y5, Y5
 	VMASKMOVPD Y5, Y1, 288(CX)
 	VPERMPD    $0x55, Y6, Y4
-	VMOVUPD    320(R11), Y5
+	VMOVUPD    320(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, (CX)(R9*1)
-	VMOVUPD    352(R11), Y5
+	VMOVUPD    Y5, (CX)(R10*1)
+	VMOVUPD    352(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 32(CX)(R9*1)
-	VMOVUPD    384(R11), Y5
+	VMOVUPD    Y5, 32(CX)(R10*1)
+	VMOVUPD    384(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 64(CX)(R9*1)
-	VMOVUPD    416(R11), Y5
+	VMOVUPD    Y5, 64(CX)(R10*1)
+	VMOVUPD    416(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 96(CX)(R9*1)
-	VMOVUPD    448(R11), Y5
+	VMOVUPD    Y5, 96(CX)(R10*1)
+	VMOVUPD    448(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 128(CX)(R9*1)
-	VMOVUPD    480(R11), Y5
+	VMOVUPD    Y5, 128(CX)(R10*1)
+	VMOVUPD    480(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 160(CX)(R9*1)
-	VMOVUPD    512(R11), Y5
+	VMOVUPD    Y5, 160(CX)(R10*1)
+	VMOVUPD    512(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 192(CX)(R9*1)
-	VMOVUPD    544(R11), Y5
+	VMOVUPD    Y5, 192(CX)(R10*1)
+	VMOVUPD    544(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 224(CX)(R9*1)
-	VMOVUPD    576(R11), Y5
+	VMOVUPD    Y5, 224(CX)(R10*1)
+	VMOVUPD    576(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 256(CX)(R9*1)
-	VMOVUPD    608(R11), Y5
+	VMOVUPD    Y5, 256(CX)(R10*1)
+	VMOVUPD    608(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMASKMOVPD Y5, Y1, 288(CX)(R9*1)
+	VMASKMOVPD Y5, Y1, 288(CX)(R10*1)
 	VPERMPD    $0xaa, Y6, Y4
-	VMOVUPD    640(R11), Y5
+	VMOVUPD    640(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, (CX)(R9*2)
-	VMOVUPD    672(R11), Y5
+	VMOVUPD    Y5, (CX)(R10*2)
+	VMOVUPD    672(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 32(CX)(R9*2)
-	VMOVUPD    704(R11), Y5
+	VMOVUPD    Y5, 32(CX)(R10*2)
+	VMOVUPD    704(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 64(CX)(R9*2)
-	VMOVUPD    736(R11), Y5
+	VMOVUPD    Y5, 64(CX)(R10*2)
+	VMOVUPD    736(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 96(CX)(R9*2)
-	VMOVUPD    768(R11), Y5
+	VMOVUPD    Y5, 96(CX)(R10*2)
+	VMOVUPD    768(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 128(CX)(R9*2)
-	VMOVUPD    800(R11), Y5
+	VMOVUPD    Y5, 128(CX)(R10*2)
+	VMOVUPD    800(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 160(CX)(R9*2)
-	VMOVUPD    832(R11), Y5
+	VMOVUPD    Y5, 160(CX)(R10*2)
+	VMOVUPD    832(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 192(CX)(R9*2)
-	VMOVUPD    864(R11), Y5
+	VMOVUPD    Y5, 192(CX)(R10*2)
+	VMOVUPD    864(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 224(CX)(R9*2)
-	VMOVUPD    896(R11), Y5
+	VMOVUPD    Y5, 224(CX)(R10*2)
+	VMOVUPD    896(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 256(CX)(R9*2)
-	VMOVUPD    928(R11), Y5
+	VMOVUPD    Y5, 256(CX)(R10*2)
+	VMOVUPD    928(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMASKMOVPD Y5, Y1, 288(CX)(R9*2)
+	VMASKMOVPD Y5, Y1, 288(CX)(R10*2)
 	VPERMPD    $0xff, Y6, Y4
-	VMOVUPD    960(R11), Y5
+	VMOVUPD    960(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, (R8)
-	VMOVUPD    992(R11), Y5
+	VMOVUPD    Y5, (R9)
+	VMOVUPD    992(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 32(R8)
-	VMOVUPD    1024(R11), Y5
+	VMOVUPD    Y5, 32(R9)
+	VMOVUPD    1024(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 64(R8)
-	VMOVUPD    1056(R11), Y5
+	VMOVUPD    Y5, 64(R9)
+	VMOVUPD    1056(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 96(R8)
-	VMOVUPD    1088(R11), Y5
+	VMOVUPD    Y5, 96(R9)
+	VMOVUPD    1088(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 128(R8)
-	VMOVUPD    1120(R11), Y5
+	VMOVUPD    Y5, 128(R9)
+	VMOVUPD    1120(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 160(R8)
-	VMOVUPD    1152(R11), Y5
+	VMOVUPD    Y5, 160(R9)
+	VMOVUPD    1152(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 192(R8)
-	VMOVUPD    1184(R11), Y5
+	VMOVUPD    Y5, 192(R9)
+	VMOVUPD    1184(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 224(R8)
-	VMOVUPD    1216(R11), Y5
+	VMOVUPD    Y5, 224(R9)
+	VMOVUPD    1216(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMOVUPD    Y5, 256(R8)
-	VMOVUPD    1248(R11), Y5
+	VMOVUPD    Y5, 256(R9)
+	VMOVUPD    1248(R8), Y5
 	VMULPD     Y4, Y5, Y5
-	VMASKMOVPD Y5, Y1, 288(R8)
+	VMASKMOVPD Y5, Y1, 288(R9)
 
 	// ds at each target: minus the other entries' share.
-	LEAQ    (CX), R11
-	MOVLQSX (BX), R12
-	MOVQ    48(SP), R13
-	MOVQ    R13, (R11)(R12*8)
-	LEAQ    (CX)(R9*1), R11
-	MOVLQSX 4(BX), R12
-	MOVQ    56(SP), R13
-	MOVQ    R13, (R11)(R12*8)
-	LEAQ    (CX)(R9*2), R11
-	MOVLQSX 8(BX), R12
-	MOVQ    64(SP), R13
-	MOVQ    R13, (R11)(R12*8)
-	LEAQ    (R8), R8
-	MOVLQSX 12(BX), R11
-	MOVQ    72(SP), R12
-	MOVQ    R12, (R8)(R11*8)
+	LEAQ    (CX), R12
+	MOVLQSX (BX), R13
+	MOVQ    48(SP), R14
+	MOVQ    R14, (R12)(R13*8)
+	LEAQ    (CX)(R10*1), R12
+	MOVLQSX 4(BX), R13
+	MOVQ    56(SP), R14
+	MOVQ    R14, (R12)(R13*8)
+	LEAQ    (CX)(R10*2), R12
+	MOVLQSX 8(BX), R13
+	MOVQ    64(SP), R14
+	MOVQ    R14, (R12)(R13*8)
+	LEAQ    (R9), R9
+	MOVLQSX 12(BX), R12
+	MOVQ    72(SP), R13
+	MOVQ    R13, (R9)(R12*8)
 	VMOVUPD 152(SP), Y4
 	CMPQ    408(SP), $0x00
 	JE      d_r10gnopend
@@ -49584,8 +49369,8 @@ d_r10gnopend:
 	VMOVUPD Y2, 280(SP)
 	VMOVUPD Y4, 344(SP)
 	MOVQ    $0x00000001, 408(SP)
-	LEAQ    (DX)(R9*4), DX
-	LEAQ    (CX)(R9*4), CX
+	LEAQ    (DX)(R10*4), DX
+	LEAQ    (CX)(R10*4), CX
 	ADDQ    $0x00000020, AX
 	ADDQ    $0x00000010, BX
 	SUBQ    $0x04, SI
@@ -49683,15 +49468,12 @@ d_r10solo:
 	JMP   d_r10groups
 
 d_r10one:
-	MOVLQSX (BX), R8
-	TESTQ   R8, R8
+	MOVLQSX (BX), R9
+	TESTQ   R9, R9
 	JS      d_r10oignored
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         416(SP), R8
-	ADDQ         $0x3f, R8
-	ANDQ         $-64, R8
 	VPBROADCASTD (BX), Y2
 	VMOVUPD      (DX), Y3
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
@@ -49757,8 +49539,8 @@ d_r10one:
 	VMAXPD     Y3, Y2, Y2
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (BX), R8
-	VBROADCASTSD (DX)(R8*8), Y3
+	MOVLQSX      (BX), R9
+	VBROADCASTSD (DX)(R9*8), Y3
 	VMAXPD       Y3, Y2, Y4
 
 	// Others' max more than confidentMargin (float64: confidentMargin64)
@@ -49810,9 +49592,6 @@ d_r10one:
 	VPADDQ  pool<>+2432(SB), Y4, Y4
 	VMULPD  Y4, Y5, Y3
 	VMOVUPD Y3, 120(SP)
-	LEAQ    416(SP), R8
-	ADDQ    $0x3f, R8
-	ANDQ    $-64, R8
 
 	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
 	VBROADCASTSD 184(SP), Y3
@@ -50128,9 +49907,6 @@ d_r10one:
 	VMULPD       Y4, Y5, Y5
 	VXORPD       pool<>+3968(SB), Y5, Y5
 	VMOVUPD      Y5, 48(SP)
-	LEAQ         416(SP), R8
-	ADDQ         $0x3f, R8
-	ANDQ         $-64, R8
 
 	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
 	VMOVUPD    (R8), Y4
@@ -50165,10 +49941,10 @@ d_r10one:
 	VMASKMOVPD Y4, Y1, 288(CX)
 
 	// ds at each target: minus the other entries' share.
-	LEAQ    (CX), R8
-	MOVLQSX (BX), R11
-	MOVQ    48(SP), R12
-	MOVQ    R12, (R8)(R11*8)
+	LEAQ    (CX), R9
+	MOVLQSX (BX), R12
+	MOVQ    48(SP), R13
+	MOVQ    R13, (R9)(R12*8)
 	VADDPD  Y2, Y3, Y4
 	VMOVAPD Y4, Y4
 
@@ -50249,33 +50025,33 @@ d_r10onext:
 
 d_r10oignored:
 	MOVQ   $0x00000000, (AX)
-	MOVQ   DI, R8
-	MOVQ   CX, R11
+	MOVQ   DI, R9
+	MOVQ   CX, R12
 	VXORPS Y2, Y2, Y2
 
 d_r10ozero_loop:
-	CMPQ    R8, $0x00000010
+	CMPQ    R9, $0x00000010
 	JL      d_r10ozero_one
-	VMOVUPD Y2, (R11)
-	VMOVUPD Y2, 32(R11)
-	VMOVUPD Y2, 64(R11)
-	VMOVUPD Y2, 96(R11)
-	ADDQ    $0x00000080, R11
-	SUBQ    $0x00000010, R8
+	VMOVUPD Y2, (R12)
+	VMOVUPD Y2, 32(R12)
+	VMOVUPD Y2, 64(R12)
+	VMOVUPD Y2, 96(R12)
+	ADDQ    $0x00000080, R12
+	SUBQ    $0x00000010, R9
 	JMP     d_r10ozero_loop
 
 d_r10ozero_one:
-	CMPQ    R8, $0x00000004
+	CMPQ    R9, $0x00000004
 	JL      d_r10ozero_tail
-	VMOVUPD Y2, (R11)
-	ADDQ    $0x00000020, R11
-	SUBQ    $0x00000004, R8
+	VMOVUPD Y2, (R12)
+	ADDQ    $0x00000020, R12
+	SUBQ    $0x00000004, R9
 	JMP     d_r10ozero_one
 
 d_r10ozero_tail:
-	TESTQ      R8, R8
+	TESTQ      R9, R9
 	JE         d_r10ozero_done
-	VMASKMOVPD Y2, Y0, (R11)
+	VMASKMOVPD Y2, Y0, (R12)
 
 d_r10ozero_done:
 	JMP d_r10onext
@@ -50317,223 +50093,224 @@ TEXT ·crossEntropyLossScratch9F64AVX2(SB), $1872-112
 	XORQ DI, DI
 
 pfnext:
+	LEAQ 416(SP), DI
+	ADDQ $0x3f, DI
+	ANDQ $-64, DI
+
 	// Rows of 9 float64 vectors, the last masked: resident.
 	CMPQ    SI, $0x00000024
 	JA      l_r9skip
-	MOVQ    SI, DI
-	SUBQ    $0x00000020, DI
-	SHLQ    $0x03, DI
-	NEGQ    DI
-	LEAQ    masktab<>+0(SB), R8
-	VMOVDQU 32(R8)(DI*1), Y0
 	MOVQ    SI, R8
+	SUBQ    $0x00000020, R8
 	SHLQ    $0x03, R8
-	LEAQ    (R8)(R8*2), R9
+	NEGQ    R8
+	LEAQ    masktab<>+0(SB), R9
+	VMOVDQU 32(R9)(R8*1), Y0
+	MOVQ    SI, R9
+	SHLQ    $0x03, R9
+	LEAQ    (R9)(R9*2), R10
 	MOVQ    $0x00000000, 408(SP)
 
 l_r9groups:
 	CMPQ  BX, $0x04
 	JL    l_r9rest
-	MOVL  (DX), DI
-	ORL   4(DX), DI
-	ORL   8(DX), DI
-	ORL   12(DX), DI
-	TESTL DI, DI
+	MOVL  (DX), R8
+	ORL   4(DX), R8
+	ORL   8(DX), R8
+	ORL   12(DX), R8
+	TESTL R8, R8
 	JS    l_r9bail
-	LEAQ  (CX)(R9*1), DI
+	LEAQ  (CX)(R10*1), R8
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         416(SP), R10
-	ADDQ         $0x3f, R10
-	ANDQ         $-64, R10
 	VPBROADCASTD (DX), Y1
 	VMOVUPD      (CX), Y2
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
 	VBLENDVPD    Y3, pool<>+6656(SB), Y2, Y2
-	VMOVUPD      Y2, (R10)
+	VMOVUPD      Y2, (DI)
 	VMOVUPD      32(CX), Y3
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y1, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 32(R10)
+	VMOVUPD      Y3, 32(DI)
 	VMAXPD       Y3, Y2, Y2
 	VMOVUPD      64(CX), Y3
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y1, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 64(R10)
+	VMOVUPD      Y3, 64(DI)
 	VMAXPD       Y3, Y2, Y2
 	VMOVUPD      96(CX), Y3
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y1, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 96(R10)
+	VMOVUPD      Y3, 96(DI)
 	VMAXPD       Y3, Y2, Y2
 	VMOVUPD      128(CX), Y3
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y1, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 128(R10)
+	VMOVUPD      Y3, 128(DI)
 	VMAXPD       Y3, Y2, Y2
 	VMOVUPD      160(CX), Y3
 	VPCMPEQQ     xres64y_cols5<>+0(SB), Y1, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 160(R10)
+	VMOVUPD      Y3, 160(DI)
 	VMAXPD       Y3, Y2, Y2
 	VMOVUPD      192(CX), Y3
 	VPCMPEQQ     xres64y_cols6<>+0(SB), Y1, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 192(R10)
+	VMOVUPD      Y3, 192(DI)
 	VMAXPD       Y3, Y2, Y2
 	VMOVUPD      224(CX), Y3
 	VPCMPEQQ     xres64y_cols7<>+0(SB), Y1, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 224(R10)
+	VMOVUPD      Y3, 224(DI)
 	VMAXPD       Y3, Y2, Y2
 	VMASKMOVPD   256(CX), Y0, Y3
 	VMOVUPD      pool<>+6656(SB), Y4
 	VBLENDVPD    Y0, Y3, Y4, Y3
 	VPCMPEQQ     xres64y_cols8<>+0(SB), Y1, Y1
 	VBLENDVPD    Y1, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 256(R10)
+	VMOVUPD      Y3, 256(DI)
 	VMAXPD       Y3, Y2, Y1
 	VPBROADCASTD 4(DX), Y2
-	VMOVUPD      (CX)(R8*1), Y3
+	VMOVUPD      (CX)(R9*1), Y3
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 288(R10)
-	VMOVUPD      32(CX)(R8*1), Y4
+	VMOVUPD      Y3, 288(DI)
+	VMOVUPD      32(CX)(R9*1), Y4
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 320(R10)
+	VMOVUPD      Y4, 320(DI)
 	VMAXPD       Y4, Y3, Y3
-	VMOVUPD      64(CX)(R8*1), Y4
+	VMOVUPD      64(CX)(R9*1), Y4
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 352(R10)
+	VMOVUPD      Y4, 352(DI)
 	VMAXPD       Y4, Y3, Y3
-	VMOVUPD      96(CX)(R8*1), Y4
+	VMOVUPD      96(CX)(R9*1), Y4
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 384(R10)
+	VMOVUPD      Y4, 384(DI)
 	VMAXPD       Y4, Y3, Y3
-	VMOVUPD      128(CX)(R8*1), Y4
+	VMOVUPD      128(CX)(R9*1), Y4
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 416(R10)
+	VMOVUPD      Y4, 416(DI)
 	VMAXPD       Y4, Y3, Y3
-	VMOVUPD      160(CX)(R8*1), Y4
+	VMOVUPD      160(CX)(R9*1), Y4
 	VPCMPEQQ     xres64y_cols5<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 448(R10)
+	VMOVUPD      Y4, 448(DI)
 	VMAXPD       Y4, Y3, Y3
-	VMOVUPD      192(CX)(R8*1), Y4
+	VMOVUPD      192(CX)(R9*1), Y4
 	VPCMPEQQ     xres64y_cols6<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 480(R10)
+	VMOVUPD      Y4, 480(DI)
 	VMAXPD       Y4, Y3, Y3
-	VMOVUPD      224(CX)(R8*1), Y4
+	VMOVUPD      224(CX)(R9*1), Y4
 	VPCMPEQQ     xres64y_cols7<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 512(R10)
+	VMOVUPD      Y4, 512(DI)
 	VMAXPD       Y4, Y3, Y3
-	VMASKMOVPD   256(CX)(R8*1), Y0, Y4
+	VMASKMOVPD   256(CX)(R9*1), Y0, Y4
 	VMOVUPD      pool<>+6656(SB), Y5
 	VBLENDVPD    Y0, Y4, Y5, Y4
 	VPCMPEQQ     xres64y_cols8<>+0(SB), Y2, Y2
 	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 544(R10)
+	VMOVUPD      Y4, 544(DI)
 	VMAXPD       Y4, Y3, Y2
 	VPBROADCASTD 8(DX), Y3
-	VMOVUPD      (CX)(R8*2), Y4
+	VMOVUPD      (CX)(R9*2), Y4
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y3, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 576(R10)
-	VMOVUPD      32(CX)(R8*2), Y5
+	VMOVUPD      Y4, 576(DI)
+	VMOVUPD      32(CX)(R9*2), Y5
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 608(R10)
+	VMOVUPD      Y5, 608(DI)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      64(CX)(R8*2), Y5
+	VMOVUPD      64(CX)(R9*2), Y5
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 640(R10)
+	VMOVUPD      Y5, 640(DI)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      96(CX)(R8*2), Y5
+	VMOVUPD      96(CX)(R9*2), Y5
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 672(R10)
+	VMOVUPD      Y5, 672(DI)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      128(CX)(R8*2), Y5
+	VMOVUPD      128(CX)(R9*2), Y5
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 704(R10)
+	VMOVUPD      Y5, 704(DI)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      160(CX)(R8*2), Y5
+	VMOVUPD      160(CX)(R9*2), Y5
 	VPCMPEQQ     xres64y_cols5<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 736(R10)
+	VMOVUPD      Y5, 736(DI)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      192(CX)(R8*2), Y5
+	VMOVUPD      192(CX)(R9*2), Y5
 	VPCMPEQQ     xres64y_cols6<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 768(R10)
+	VMOVUPD      Y5, 768(DI)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      224(CX)(R8*2), Y5
+	VMOVUPD      224(CX)(R9*2), Y5
 	VPCMPEQQ     xres64y_cols7<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 800(R10)
+	VMOVUPD      Y5, 800(DI)
 	VMAXPD       Y5, Y4, Y4
-	VMASKMOVPD   256(CX)(R8*2), Y0, Y5
+	VMASKMOVPD   256(CX)(R9*2), Y0, Y5
 	VMOVUPD      pool<>+6656(SB), Y6
 	VBLENDVPD    Y0, Y5, Y6, Y5
 	VPCMPEQQ     xres64y_cols8<>+0(SB), Y3, Y3
 	VBLENDVPD    Y3, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 832(R10)
+	VMOVUPD      Y5, 832(DI)
 	VMAXPD       Y5, Y4, Y3
 	VPBROADCASTD 12(DX), Y4
-	VMOVUPD      (DI), Y5
+	VMOVUPD      (R8), Y5
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y4, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 864(R10)
-	VMOVUPD      32(DI), Y6
+	VMOVUPD      Y5, 864(DI)
+	VMOVUPD      32(R8), Y6
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 896(R10)
+	VMOVUPD      Y6, 896(DI)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      64(DI), Y6
+	VMOVUPD      64(R8), Y6
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 928(R10)
+	VMOVUPD      Y6, 928(DI)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      96(DI), Y6
+	VMOVUPD      96(R8), Y6
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 960(R10)
+	VMOVUPD      Y6, 960(DI)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      128(DI), Y6
+	VMOVUPD      128(R8), Y6
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 992(R10)
+	VMOVUPD      Y6, 992(DI)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      160(DI), Y6
+	VMOVUPD      160(R8), Y6
 	VPCMPEQQ     xres64y_cols5<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 1024(R10)
+	VMOVUPD      Y6, 1024(DI)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      192(DI), Y6
+	VMOVUPD      192(R8), Y6
 	VPCMPEQQ     xres64y_cols6<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 1056(R10)
+	VMOVUPD      Y6, 1056(DI)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      224(DI), Y6
+	VMOVUPD      224(R8), Y6
 	VPCMPEQQ     xres64y_cols7<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 1088(R10)
+	VMOVUPD      Y6, 1088(DI)
 	VMAXPD       Y6, Y5, Y5
-	VMASKMOVPD   256(DI), Y0, Y6
+	VMASKMOVPD   256(R8), Y0, Y6
 	VMOVUPD      pool<>+6656(SB), Y7
 	VBLENDVPD    Y0, Y6, Y7, Y6
 	VPCMPEQQ     xres64y_cols8<>+0(SB), Y4, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 1120(R10)
+	VMOVUPD      Y6, 1120(DI)
 	VMAXPD       Y6, Y5, Y4
 
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -50548,18 +50325,18 @@ l_r9groups:
 	VMAXPD     Y3, Y1, Y1
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (DX), R10
-	LEAQ         (CX)(R10*8), R10
-	VBROADCASTSD (R10), Y2
-	MOVLQSX      4(DX), R10
-	LEAQ         (CX)(R10*8), R10
-	VBROADCASTSD (R10)(R8*1), Y3
-	MOVLQSX      8(DX), R10
-	LEAQ         (CX)(R10*8), R10
-	VBROADCASTSD (R10)(R8*2), Y4
-	MOVLQSX      12(DX), R10
-	LEAQ         (DI)(R10*8), R10
-	VBROADCASTSD (R10), Y5
+	MOVLQSX      (DX), R11
+	LEAQ         (CX)(R11*8), R11
+	VBROADCASTSD (R11), Y2
+	MOVLQSX      4(DX), R11
+	LEAQ         (CX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*1), Y3
+	MOVLQSX      8(DX), R11
+	LEAQ         (CX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*2), Y4
+	MOVLQSX      12(DX), R11
+	LEAQ         (R8)(R11*8), R11
+	VBROADCASTSD (R11), Y5
 	VBLENDPD     $0x0a, Y3, Y2, Y2
 	VBLENDPD     $0x0a, Y5, Y4, Y4
 	VBLENDPD     $0x0c, Y4, Y2, Y2
@@ -50614,9 +50391,6 @@ l_r9groups:
 	VPADDQ  pool<>+2432(SB), Y3, Y3
 	VMULPD  Y3, Y4, Y2
 	VMOVUPD Y2, 120(SP)
-	LEAQ    416(SP), DI
-	ADDQ    $0x3f, DI
-	ANDQ    $-64, DI
 
 	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
 	VBROADCASTSD 184(SP), Y2
@@ -51733,7 +51507,7 @@ l_r9gnopend:
 	VMOVUPD Y1, 280(SP)
 	VMOVUPD Y3, 344(SP)
 	MOVQ    $0x00000001, 408(SP)
-	LEAQ    (CX)(R8*4), CX
+	LEAQ    (CX)(R9*4), CX
 	ADDQ    $0x00000020, AX
 	ADDQ    $0x00000010, DX
 	SUBQ    $0x04, BX
@@ -51831,15 +51605,12 @@ l_r9solo:
 	JMP   l_r9groups
 
 l_r9one:
-	MOVLQSX (DX), DI
-	TESTQ   DI, DI
+	MOVLQSX (DX), R8
+	TESTQ   R8, R8
 	JS      l_r9oignored
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         416(SP), DI
-	ADDQ         $0x3f, DI
-	ANDQ         $-64, DI
 	VPBROADCASTD (DX), Y1
 	VMOVUPD      (CX), Y2
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
@@ -51900,8 +51671,8 @@ l_r9one:
 	VMAXPD     Y2, Y1, Y1
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (DX), DI
-	VBROADCASTSD (CX)(DI*8), Y2
+	MOVLQSX      (DX), R8
+	VBROADCASTSD (CX)(R8*8), Y2
 	VMAXPD       Y2, Y1, Y3
 
 	// Others' max more than confidentMargin (float64: confidentMargin64)
@@ -51953,9 +51724,6 @@ l_r9one:
 	VPADDQ  pool<>+2432(SB), Y3, Y3
 	VMULPD  Y3, Y4, Y2
 	VMOVUPD Y2, 120(SP)
-	LEAQ    416(SP), DI
-	ADDQ    $0x3f, DI
-	ANDQ    $-64, DI
 
 	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
 	VBROADCASTSD 184(SP), Y2
@@ -52315,240 +52083,237 @@ l_r9skip:
 	// Rows of 10 float64 vectors, the last masked: resident.
 	CMPQ    SI, $0x00000028
 	JA      l_r10skip
-	MOVQ    SI, DI
-	SUBQ    $0x00000024, DI
-	SHLQ    $0x03, DI
-	NEGQ    DI
-	LEAQ    masktab<>+0(SB), R8
-	VMOVDQU 32(R8)(DI*1), Y0
 	MOVQ    SI, R8
+	SUBQ    $0x00000024, R8
 	SHLQ    $0x03, R8
-	LEAQ    (R8)(R8*2), R9
+	NEGQ    R8
+	LEAQ    masktab<>+0(SB), R9
+	VMOVDQU 32(R9)(R8*1), Y0
+	MOVQ    SI, R9
+	SHLQ    $0x03, R9
+	LEAQ    (R9)(R9*2), R10
 	MOVQ    $0x00000000, 408(SP)
 
 l_r10groups:
 	CMPQ  BX, $0x04
 	JL    l_r10rest
-	MOVL  (DX), DI
-	ORL   4(DX), DI
-	ORL   8(DX), DI
-	ORL   12(DX), DI
-	TESTL DI, DI
+	MOVL  (DX), R8
+	ORL   4(DX), R8
+	ORL   8(DX), R8
+	ORL   12(DX), R8
+	TESTL R8, R8
 	JS    l_r10bail
-	LEAQ  (CX)(R9*1), DI
+	LEAQ  (CX)(R10*1), R8
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         416(SP), R10
-	ADDQ         $0x3f, R10
-	ANDQ         $-64, R10
 	VPBROADCASTD (DX), Y1
 	VMOVUPD      (CX), Y2
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
 	VBLENDVPD    Y3, pool<>+6656(SB), Y2, Y2
-	VMOVUPD      Y2, (R10)
+	VMOVUPD      Y2, (DI)
 	VMOVUPD      32(CX), Y3
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y1, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 32(R10)
+	VMOVUPD      Y3, 32(DI)
 	VMAXPD       Y3, Y2, Y2
 	VMOVUPD      64(CX), Y3
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y1, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 64(R10)
+	VMOVUPD      Y3, 64(DI)
 	VMAXPD       Y3, Y2, Y2
 	VMOVUPD      96(CX), Y3
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y1, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 96(R10)
+	VMOVUPD      Y3, 96(DI)
 	VMAXPD       Y3, Y2, Y2
 	VMOVUPD      128(CX), Y3
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y1, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 128(R10)
+	VMOVUPD      Y3, 128(DI)
 	VMAXPD       Y3, Y2, Y2
 	VMOVUPD      160(CX), Y3
 	VPCMPEQQ     xres64y_cols5<>+0(SB), Y1, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 160(R10)
+	VMOVUPD      Y3, 160(DI)
 	VMAXPD       Y3, Y2, Y2
 	VMOVUPD      192(CX), Y3
 	VPCMPEQQ     xres64y_cols6<>+0(SB), Y1, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 192(R10)
+	VMOVUPD      Y3, 192(DI)
 	VMAXPD       Y3, Y2, Y2
 	VMOVUPD      224(CX), Y3
 	VPCMPEQQ     xres64y_cols7<>+0(SB), Y1, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 224(R10)
+	VMOVUPD      Y3, 224(DI)
 	VMAXPD       Y3, Y2, Y2
 	VMOVUPD      256(CX), Y3
 	VPCMPEQQ     xres64y_cols8<>+0(SB), Y1, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 256(R10)
+	VMOVUPD      Y3, 256(DI)
 	VMAXPD       Y3, Y2, Y2
 	VMASKMOVPD   288(CX), Y0, Y3
 	VMOVUPD      pool<>+6656(SB), Y4
 	VBLENDVPD    Y0, Y3, Y4, Y3
 	VPCMPEQQ     xres64y_cols9<>+0(SB), Y1, Y1
 	VBLENDVPD    Y1, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 288(R10)
+	VMOVUPD      Y3, 288(DI)
 	VMAXPD       Y3, Y2, Y1
 	VPBROADCASTD 4(DX), Y2
-	VMOVUPD      (CX)(R8*1), Y3
+	VMOVUPD      (CX)(R9*1), Y3
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y2, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y3, Y3
-	VMOVUPD      Y3, 320(R10)
-	VMOVUPD      32(CX)(R8*1), Y4
+	VMOVUPD      Y3, 320(DI)
+	VMOVUPD      32(CX)(R9*1), Y4
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 352(R10)
+	VMOVUPD      Y4, 352(DI)
 	VMAXPD       Y4, Y3, Y3
-	VMOVUPD      64(CX)(R8*1), Y4
+	VMOVUPD      64(CX)(R9*1), Y4
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 384(R10)
+	VMOVUPD      Y4, 384(DI)
 	VMAXPD       Y4, Y3, Y3
-	VMOVUPD      96(CX)(R8*1), Y4
+	VMOVUPD      96(CX)(R9*1), Y4
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 416(R10)
+	VMOVUPD      Y4, 416(DI)
 	VMAXPD       Y4, Y3, Y3
-	VMOVUPD      128(CX)(R8*1), Y4
+	VMOVUPD      128(CX)(R9*1), Y4
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 448(R10)
+	VMOVUPD      Y4, 448(DI)
 	VMAXPD       Y4, Y3, Y3
-	VMOVUPD      160(CX)(R8*1), Y4
+	VMOVUPD      160(CX)(R9*1), Y4
 	VPCMPEQQ     xres64y_cols5<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 480(R10)
+	VMOVUPD      Y4, 480(DI)
 	VMAXPD       Y4, Y3, Y3
-	VMOVUPD      192(CX)(R8*1), Y4
+	VMOVUPD      192(CX)(R9*1), Y4
 	VPCMPEQQ     xres64y_cols6<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 512(R10)
+	VMOVUPD      Y4, 512(DI)
 	VMAXPD       Y4, Y3, Y3
-	VMOVUPD      224(CX)(R8*1), Y4
+	VMOVUPD      224(CX)(R9*1), Y4
 	VPCMPEQQ     xres64y_cols7<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 544(R10)
+	VMOVUPD      Y4, 544(DI)
 	VMAXPD       Y4, Y3, Y3
-	VMOVUPD      256(CX)(R8*1), Y4
+	VMOVUPD      256(CX)(R9*1), Y4
 	VPCMPEQQ     xres64y_cols8<>+0(SB), Y2, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 576(R10)
+	VMOVUPD      Y4, 576(DI)
 	VMAXPD       Y4, Y3, Y3
-	VMASKMOVPD   288(CX)(R8*1), Y0, Y4
+	VMASKMOVPD   288(CX)(R9*1), Y0, Y4
 	VMOVUPD      pool<>+6656(SB), Y5
 	VBLENDVPD    Y0, Y4, Y5, Y4
 	VPCMPEQQ     xres64y_cols9<>+0(SB), Y2, Y2
 	VBLENDVPD    Y2, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 608(R10)
+	VMOVUPD      Y4, 608(DI)
 	VMAXPD       Y4, Y3, Y2
 	VPBROADCASTD 8(DX), Y3
-	VMOVUPD      (CX)(R8*2), Y4
+	VMOVUPD      (CX)(R9*2), Y4
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y3, Y5
 	VBLENDVPD    Y5, pool<>+6656(SB), Y4, Y4
-	VMOVUPD      Y4, 640(R10)
-	VMOVUPD      32(CX)(R8*2), Y5
+	VMOVUPD      Y4, 640(DI)
+	VMOVUPD      32(CX)(R9*2), Y5
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 672(R10)
+	VMOVUPD      Y5, 672(DI)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      64(CX)(R8*2), Y5
+	VMOVUPD      64(CX)(R9*2), Y5
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 704(R10)
+	VMOVUPD      Y5, 704(DI)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      96(CX)(R8*2), Y5
+	VMOVUPD      96(CX)(R9*2), Y5
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 736(R10)
+	VMOVUPD      Y5, 736(DI)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      128(CX)(R8*2), Y5
+	VMOVUPD      128(CX)(R9*2), Y5
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 768(R10)
+	VMOVUPD      Y5, 768(DI)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      160(CX)(R8*2), Y5
+	VMOVUPD      160(CX)(R9*2), Y5
 	VPCMPEQQ     xres64y_cols5<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 800(R10)
+	VMOVUPD      Y5, 800(DI)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      192(CX)(R8*2), Y5
+	VMOVUPD      192(CX)(R9*2), Y5
 	VPCMPEQQ     xres64y_cols6<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 832(R10)
+	VMOVUPD      Y5, 832(DI)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      224(CX)(R8*2), Y5
+	VMOVUPD      224(CX)(R9*2), Y5
 	VPCMPEQQ     xres64y_cols7<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 864(R10)
+	VMOVUPD      Y5, 864(DI)
 	VMAXPD       Y5, Y4, Y4
-	VMOVUPD      256(CX)(R8*2), Y5
+	VMOVUPD      256(CX)(R9*2), Y5
 	VPCMPEQQ     xres64y_cols8<>+0(SB), Y3, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 896(R10)
+	VMOVUPD      Y5, 896(DI)
 	VMAXPD       Y5, Y4, Y4
-	VMASKMOVPD   288(CX)(R8*2), Y0, Y5
+	VMASKMOVPD   288(CX)(R9*2), Y0, Y5
 	VMOVUPD      pool<>+6656(SB), Y6
 	VBLENDVPD    Y0, Y5, Y6, Y5
 	VPCMPEQQ     xres64y_cols9<>+0(SB), Y3, Y3
 	VBLENDVPD    Y3, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 928(R10)
+	VMOVUPD      Y5, 928(DI)
 	VMAXPD       Y5, Y4, Y3
 	VPBROADCASTD 12(DX), Y4
-	VMOVUPD      (DI), Y5
+	VMOVUPD      (R8), Y5
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y4, Y6
 	VBLENDVPD    Y6, pool<>+6656(SB), Y5, Y5
-	VMOVUPD      Y5, 960(R10)
-	VMOVUPD      32(DI), Y6
+	VMOVUPD      Y5, 960(DI)
+	VMOVUPD      32(R8), Y6
 	VPCMPEQQ     xres64y_cols1<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 992(R10)
+	VMOVUPD      Y6, 992(DI)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      64(DI), Y6
+	VMOVUPD      64(R8), Y6
 	VPCMPEQQ     xres64y_cols2<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 1024(R10)
+	VMOVUPD      Y6, 1024(DI)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      96(DI), Y6
+	VMOVUPD      96(R8), Y6
 	VPCMPEQQ     xres64y_cols3<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 1056(R10)
+	VMOVUPD      Y6, 1056(DI)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      128(DI), Y6
+	VMOVUPD      128(R8), Y6
 	VPCMPEQQ     xres64y_cols4<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 1088(R10)
+	VMOVUPD      Y6, 1088(DI)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      160(DI), Y6
+	VMOVUPD      160(R8), Y6
 	VPCMPEQQ     xres64y_cols5<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 1120(R10)
+	VMOVUPD      Y6, 1120(DI)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      192(DI), Y6
+	VMOVUPD      192(R8), Y6
 	VPCMPEQQ     xres64y_cols6<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 1152(R10)
+	VMOVUPD      Y6, 1152(DI)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      224(DI), Y6
+	VMOVUPD      224(R8), Y6
 	VPCMPEQQ     xres64y_cols7<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 1184(R10)
+	VMOVUPD      Y6, 1184(DI)
 	VMAXPD       Y6, Y5, Y5
-	VMOVUPD      256(DI), Y6
+	VMOVUPD      256(R8), Y6
 	VPCMPEQQ     xres64y_cols8<>+0(SB), Y4, Y7
 	VBLENDVPD    Y7, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 1216(R10)
+	VMOVUPD      Y6, 1216(DI)
 	VMAXPD       Y6, Y5, Y5
-	VMASKMOVPD   288(DI), Y0, Y6
+	VMASKMOVPD   288(R8), Y0, Y6
 	VMOVUPD      pool<>+6656(SB), Y7
 	VBLENDVPD    Y0, Y6, Y7, Y6
 	VPCMPEQQ     xres64y_cols9<>+0(SB), Y4, Y4
 	VBLENDVPD    Y4, pool<>+6656(SB), Y6, Y6
-	VMOVUPD      Y6, 1248(R10)
+	VMOVUPD      Y6, 1248(DI)
 	VMAXPD       Y6, Y5, Y4
 
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -52563,18 +52328,18 @@ l_r10groups:
 	VMAXPD     Y3, Y1, Y1
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (DX), R10
-	LEAQ         (CX)(R10*8), R10
-	VBROADCASTSD (R10), Y2
-	MOVLQSX      4(DX), R10
-	LEAQ         (CX)(R10*8), R10
-	VBROADCASTSD (R10)(R8*1), Y3
-	MOVLQSX      8(DX), R10
-	LEAQ         (CX)(R10*8), R10
-	VBROADCASTSD (R10)(R8*2), Y4
-	MOVLQSX      12(DX), R10
-	LEAQ         (DI)(R10*8), R10
-	VBROADCASTSD (R10), Y5
+	MOVLQSX      (DX), R11
+	LEAQ         (CX)(R11*8), R11
+	VBROADCASTSD (R11), Y2
+	MOVLQSX      4(DX), R11
+	LEAQ         (CX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*1), Y3
+	MOVLQSX      8(DX), R11
+	LEAQ         (CX)(R11*8), R11
+	VBROADCASTSD (R11)(R9*2), Y4
+	MOVLQSX      12(DX), R11
+	LEAQ         (R8)(R11*8), R11
+	VBROADCASTSD (R11), Y5
 	VBLENDPD     $0x0a, Y3, Y2, Y2
 	VBLENDPD     $0x0a, Y5, Y4, Y4
 	VBLENDPD     $0x0c, Y4, Y2, Y2
@@ -52629,9 +52394,6 @@ l_r10groups:
 	VPADDQ  pool<>+2432(SB), Y3, Y3
 	VMULPD  Y3, Y4, Y2
 	VMOVUPD Y2, 120(SP)
-	LEAQ    416(SP), DI
-	ADDQ    $0x3f, DI
-	ANDQ    $-64, DI
 
 	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
 	VBROADCASTSD 184(SP), Y2
@@ -53848,7 +53610,7 @@ l_r10gnopend:
 	VMOVUPD Y1, 280(SP)
 	VMOVUPD Y3, 344(SP)
 	MOVQ    $0x00000001, 408(SP)
-	LEAQ    (CX)(R8*4), CX
+	LEAQ    (CX)(R9*4), CX
 	ADDQ    $0x00000020, AX
 	ADDQ    $0x00000010, DX
 	SUBQ    $0x04, BX
@@ -53946,15 +53708,12 @@ l_r10solo:
 	JMP   l_r10groups
 
 l_r10one:
-	MOVLQSX (DX), DI
-	TESTQ   DI, DI
+	MOVLQSX (DX), R8
+	TESTQ   R8, R8
 	JS      l_r10oignored
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         416(SP), DI
-	ADDQ         $0x3f, DI
-	ANDQ         $-64, DI
 	VPBROADCASTD (DX), Y1
 	VMOVUPD      (CX), Y2
 	VPCMPEQQ     xres64y_cols0<>+0(SB), Y1, Y3
@@ -54020,8 +53779,8 @@ l_r10one:
 	VMAXPD     Y2, Y1, Y1
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (DX), DI
-	VBROADCASTSD (CX)(DI*8), Y2
+	MOVLQSX      (DX), R8
+	VBROADCASTSD (CX)(R8*8), Y2
 	VMAXPD       Y2, Y1, Y3
 
 	// Others' max more than confidentMargin (float64: confidentMargin64)
@@ -54073,9 +53832,6 @@ l_r10one:
 	VPADDQ  pool<>+2432(SB), Y3, Y3
 	VMULPD  Y3, Y4, Y2
 	VMOVUPD Y2, 120(SP)
-	LEAQ    416(SP), DI
-	ADDQ    $0x3f, DI
-	ANDQ    $-64, DI
 
 	// Exp pass from the scratch block (register budget: 3 + 4 sums + 2*4 + 1).
 	VBROADCASTSD 184(SP), Y2
@@ -61918,6 +61674,10 @@ TEXT ·crossEntropyGradResidentF32AVX512(SB), $3304-108
 	XORQ R9, R9
 
 pfnext:
+	LEAQ 1064(SP), R9
+	ADDQ $0x3f, R9
+	ANDQ $-64, R9
+
 	// Rows of 1 vectors, the last masked: resident.
 	CMPQ    R8, $0x00000010
 	JA      d_r1skip
@@ -64010,33 +63770,30 @@ d_r2skip:
 	// Rows of 3 vectors, the last masked: resident.
 	CMPQ    R8, $0x00000030
 	JA      d_r3skip
-	MOVQ    R8, R9
-	SUBQ    $0x00000020, R9
-	LEAQ    ktab<>+0(SB), R10
-	MOVWLZX (R10)(R9*2), R9
-	KMOVW   R9, K2
 	MOVQ    R8, R10
-	SHLQ    $0x02, R10
-	LEAQ    (R10)(R10*2), R11
+	SUBQ    $0x00000020, R10
+	LEAQ    ktab<>+0(SB), R11
+	MOVWLZX (R11)(R10*2), R10
+	KMOVW   R10, K2
+	MOVQ    R8, R11
+	SHLQ    $0x02, R11
+	LEAQ    (R11)(R11*2), R12
 	MOVQ    $0x00000000, 1056(SP)
 
 d_r3groups:
 	CMPQ  DI, $0x08
 	JL    d_r3rest
-	MOVL  (SI), R9
-	ORL   4(SI), R9
-	ORL   8(SI), R9
-	ORL   12(SI), R9
-	ORL   16(SI), R9
-	ORL   20(SI), R9
-	ORL   24(SI), R9
-	ORL   28(SI), R9
-	TESTL R9, R9
+	MOVL  (SI), R10
+	ORL   4(SI), R10
+	ORL   8(SI), R10
+	ORL   12(SI), R10
+	ORL   16(SI), R10
+	ORL   20(SI), R10
+	ORL   24(SI), R10
+	ORL   28(SI), R10
+	TESTL R10, R10
 	JS    d_r3bail
-	LEAQ  (BX)(R11*1), R9
-	LEAQ  1064(SP), R12
-	ADDQ  $0x3f, R12
-	ANDQ  $-64, R12
+	LEAQ  (BX)(R12*1), R10
 
 	// s_t of each row in its lanes (solo: every lane).
 	MOVLQSX      (SI), R13
@@ -64044,25 +63801,25 @@ d_r3groups:
 	VBROADCASTSS (R13), Z0
 	MOVLQSX      4(SI), R13
 	LEAQ         (BX)(R13*4), R13
-	VBROADCASTSS (R13)(R10*1), Z1
+	VBROADCASTSS (R13)(R11*1), Z1
 	MOVLQSX      8(SI), R13
 	LEAQ         (BX)(R13*4), R13
-	VBROADCASTSS (R13)(R10*2), Z2
+	VBROADCASTSS (R13)(R11*2), Z2
 	MOVLQSX      12(SI), R13
-	LEAQ         (R9)(R13*4), R13
+	LEAQ         (R10)(R13*4), R13
 	VBROADCASTSS (R13), Z3
 	MOVLQSX      16(SI), R13
 	LEAQ         (BX)(R13*4), R13
-	VBROADCASTSS (R13)(R10*4), Z4
+	VBROADCASTSS (R13)(R11*4), Z4
 	MOVLQSX      20(SI), R13
-	LEAQ         (R9)(R13*4), R13
-	VBROADCASTSS (R13)(R10*2), Z5
+	LEAQ         (R10)(R13*4), R13
+	VBROADCASTSS (R13)(R11*2), Z5
 	MOVLQSX      24(SI), R13
 	LEAQ         (BX)(R13*4), R13
-	VBROADCASTSS (R13)(R11*2), Z6
+	VBROADCASTSS (R13)(R12*2), Z6
 	MOVLQSX      28(SI), R13
-	LEAQ         (R9)(R13*4), R13
-	VBROADCASTSS (R13)(R10*4), Z7
+	LEAQ         (R10)(R13*4), R13
+	VBROADCASTSS (R13)(R11*4), Z7
 	MOVL         $0x0000cccc, R13
 	KMOVW        R13, K3
 	VBLENDMPS    Z1, Z0, K3, Z0
@@ -64093,91 +63850,91 @@ d_r3groups:
 	VBLENDMPS   Z7, Z1, K3, Z7
 	VMAXPS      Z6, Z5, Z9
 	VMAXPS      Z7, Z9, Z9
-	VMOVUPS     Z7, 128(R12)
-	VMOVUPS     (BX)(R10*1), Z7
+	VMOVUPS     Z7, 128(R9)
+	VMOVUPS     (BX)(R11*1), Z7
 	VPCMPD.BCST $0x04, 4(SI), Z2, K3
 	VBLENDMPS   Z7, Z1, K3, Z7
-	VMOVUPS     64(BX)(R10*1), Z10
+	VMOVUPS     64(BX)(R11*1), Z10
 	VPCMPD.BCST $0x04, 4(SI), Z3, K3
 	VBLENDMPS   Z10, Z1, K3, Z10
-	VMOVUPS.Z   128(BX)(R10*1), K2, Z11
+	VMOVUPS.Z   128(BX)(R11*1), K2, Z11
 	VPCMPD.BCST $0x04, 4(SI), Z4, K2, K3
 	VBLENDMPS   Z11, Z1, K3, Z11
 	VMAXPS      Z10, Z7, Z12
 	VMAXPS      Z11, Z12, Z12
-	VMOVUPS     Z11, 320(R12)
-	VMOVUPS     (BX)(R10*2), Z11
+	VMOVUPS     Z11, 320(R9)
+	VMOVUPS     (BX)(R11*2), Z11
 	VPCMPD.BCST $0x04, 8(SI), Z2, K3
 	VBLENDMPS   Z11, Z1, K3, Z11
-	VMOVUPS     64(BX)(R10*2), Z13
+	VMOVUPS     64(BX)(R11*2), Z13
 	VPCMPD.BCST $0x04, 8(SI), Z3, K3
 	VBLENDMPS   Z13, Z1, K3, Z13
-	VMOVUPS.Z   128(BX)(R10*2), K2, Z14
+	VMOVUPS.Z   128(BX)(R11*2), K2, Z14
 	VPCMPD.BCST $0x04, 8(SI), Z4, K2, K3
 	VBLENDMPS   Z14, Z1, K3, Z14
 	VMAXPS      Z13, Z11, Z15
 	VMAXPS      Z14, Z15, Z15
-	VMOVUPS     Z14, 512(R12)
-	VMOVUPS     (R9), Z14
+	VMOVUPS     Z14, 512(R9)
+	VMOVUPS     (R10), Z14
 	VPCMPD.BCST $0x04, 12(SI), Z2, K3
 	VBLENDMPS   Z14, Z1, K3, Z14
-	VMOVUPS     64(R9), Z16
+	VMOVUPS     64(R10), Z16
 	VPCMPD.BCST $0x04, 12(SI), Z3, K3
 	VBLENDMPS   Z16, Z1, K3, Z16
-	VMOVUPS.Z   128(R9), K2, Z17
+	VMOVUPS.Z   128(R10), K2, Z17
 	VPCMPD.BCST $0x04, 12(SI), Z4, K2, K3
 	VBLENDMPS   Z17, Z1, K3, Z17
 	VMAXPS      Z16, Z14, Z18
 	VMAXPS      Z17, Z18, Z18
-	VMOVUPS     Z17, 704(R12)
-	VMOVUPS     (BX)(R10*4), Z17
+	VMOVUPS     Z17, 704(R9)
+	VMOVUPS     (BX)(R11*4), Z17
 	VPCMPD.BCST $0x04, 16(SI), Z2, K3
 	VBLENDMPS   Z17, Z1, K3, Z17
-	VMOVUPS     64(BX)(R10*4), Z19
+	VMOVUPS     64(BX)(R11*4), Z19
 	VPCMPD.BCST $0x04, 16(SI), Z3, K3
 	VBLENDMPS   Z19, Z1, K3, Z19
-	VMOVUPS.Z   128(BX)(R10*4), K2, Z20
+	VMOVUPS.Z   128(BX)(R11*4), K2, Z20
 	VPCMPD.BCST $0x04, 16(SI), Z4, K2, K3
 	VBLENDMPS   Z20, Z1, K3, Z20
 	VMAXPS      Z19, Z17, Z21
 	VMAXPS      Z20, Z21, Z21
-	VMOVUPS     Z20, 896(R12)
-	VMOVUPS     (R9)(R10*2), Z20
+	VMOVUPS     Z20, 896(R9)
+	VMOVUPS     (R10)(R11*2), Z20
 	VPCMPD.BCST $0x04, 20(SI), Z2, K3
 	VBLENDMPS   Z20, Z1, K3, Z20
-	VMOVUPS     64(R9)(R10*2), Z22
+	VMOVUPS     64(R10)(R11*2), Z22
 	VPCMPD.BCST $0x04, 20(SI), Z3, K3
 	VBLENDMPS   Z22, Z1, K3, Z22
-	VMOVUPS.Z   128(R9)(R10*2), K2, Z23
+	VMOVUPS.Z   128(R10)(R11*2), K2, Z23
 	VPCMPD.BCST $0x04, 20(SI), Z4, K2, K3
 	VBLENDMPS   Z23, Z1, K3, Z23
 	VMAXPS      Z22, Z20, Z24
 	VMAXPS      Z23, Z24, Z24
-	VMOVUPS     Z23, 1088(R12)
-	VMOVUPS     (BX)(R11*2), Z23
+	VMOVUPS     Z23, 1088(R9)
+	VMOVUPS     (BX)(R12*2), Z23
 	VPCMPD.BCST $0x04, 24(SI), Z2, K3
 	VBLENDMPS   Z23, Z1, K3, Z23
-	VMOVUPS     64(BX)(R11*2), Z25
+	VMOVUPS     64(BX)(R12*2), Z25
 	VPCMPD.BCST $0x04, 24(SI), Z3, K3
 	VBLENDMPS   Z25, Z1, K3, Z25
-	VMOVUPS.Z   128(BX)(R11*2), K2, Z26
+	VMOVUPS.Z   128(BX)(R12*2), K2, Z26
 	VPCMPD.BCST $0x04, 24(SI), Z4, K2, K3
 	VBLENDMPS   Z26, Z1, K3, Z26
 	VMAXPS      Z25, Z23, Z27
 	VMAXPS      Z26, Z27, Z27
-	VMOVUPS     Z26, 1280(R12)
-	VMOVUPS     (R9)(R10*4), Z26
+	VMOVUPS     Z26, 1280(R9)
+	VMOVUPS     (R10)(R11*4), Z26
 	VPCMPD.BCST $0x04, 28(SI), Z2, K3
 	VBLENDMPS   Z26, Z1, K3, Z26
-	VMOVUPS     64(R9)(R10*4), Z2
+	VMOVUPS     64(R10)(R11*4), Z2
 	VPCMPD.BCST $0x04, 28(SI), Z3, K3
 	VBLENDMPS   Z2, Z1, K3, Z2
-	VMOVUPS.Z   128(R9)(R10*4), K2, Z3
+	VMOVUPS.Z   128(R10)(R11*4), K2, Z3
 	VPCMPD.BCST $0x04, 28(SI), Z4, K2, K3
 	VBLENDMPS   Z3, Z1, K3, Z3
 	VMAXPS      Z2, Z26, Z1
 	VMAXPS      Z3, Z1, Z1
-	VMOVUPS     Z3, 1472(R12)
+	VMOVUPS     Z3, 1472(R9)
 
 	// A transposing tree: row i's value to 64-bit lane i.
 	VSHUFF64X2 $0x44, Z15, Z9, Z3
@@ -64260,7 +64017,7 @@ d_r3groups:
 	VPERMPS   Z3, Z0, Z0
 	VSUBPS    Z0, Z5, Z5
 	VSUBPS    Z0, Z6, Z6
-	VMOVUPS   128(R12), Z4
+	VMOVUPS   128(R9), Z4
 	VSUBPS    Z0, Z4, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -64308,7 +64065,7 @@ d_r3groups:
 	VPERMPS       Z0, Z27, Z27
 	VFMADD231PS   Z29, Z27, Z27
 	VSCALEFPS.Z   Z28, Z27, K5, Z4
-	VMOVUPS       Z4, 128(R12)
+	VMOVUPS       Z4, 128(R9)
 	VADDPS        Z6, Z5, Z0
 	VEXTRACTF64X4 $0x01, Z0, Y9
 	VCVTPS2PD     Y9, Z9
@@ -64324,7 +64081,7 @@ d_r3groups:
 	VPERMPS       Z3, Z0, Z0
 	VSUBPS        Z0, Z7, Z7
 	VSUBPS        Z0, Z10, Z10
-	VMOVUPS       320(R12), Z4
+	VMOVUPS       320(R9), Z4
 	VSUBPS        Z0, Z4, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -64372,7 +64129,7 @@ d_r3groups:
 	VPERMPS       Z0, Z27, Z27
 	VFMADD231PS   Z29, Z27, Z27
 	VSCALEFPS.Z   Z28, Z27, K5, Z4
-	VMOVUPS       Z4, 320(R12)
+	VMOVUPS       Z4, 320(R9)
 	VADDPS        Z10, Z7, Z0
 	VEXTRACTF64X4 $0x01, Z0, Y9
 	VCVTPS2PD     Y9, Z9
@@ -64388,7 +64145,7 @@ d_r3groups:
 	VPERMPS       Z3, Z0, Z0
 	VSUBPS        Z0, Z11, Z11
 	VSUBPS        Z0, Z13, Z13
-	VMOVUPS       512(R12), Z4
+	VMOVUPS       512(R9), Z4
 	VSUBPS        Z0, Z4, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -64436,7 +64193,7 @@ d_r3groups:
 	VPERMPS       Z0, Z27, Z27
 	VFMADD231PS   Z29, Z27, Z27
 	VSCALEFPS.Z   Z28, Z27, K5, Z4
-	VMOVUPS       Z4, 512(R12)
+	VMOVUPS       Z4, 512(R9)
 	VADDPS        Z13, Z11, Z0
 	VEXTRACTF64X4 $0x01, Z0, Y9
 	VCVTPS2PD     Y9, Z9
@@ -64452,7 +64209,7 @@ d_r3groups:
 	VPERMPS       Z3, Z0, Z0
 	VSUBPS        Z0, Z14, Z14
 	VSUBPS        Z0, Z16, Z16
-	VMOVUPS       704(R12), Z4
+	VMOVUPS       704(R9), Z4
 	VSUBPS        Z0, Z4, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -64500,7 +64257,7 @@ d_r3groups:
 	VPERMPS       Z0, Z27, Z27
 	VFMADD231PS   Z29, Z27, Z27
 	VSCALEFPS.Z   Z28, Z27, K5, Z4
-	VMOVUPS       Z4, 704(R12)
+	VMOVUPS       Z4, 704(R9)
 	VADDPS        Z16, Z14, Z0
 	VEXTRACTF64X4 $0x01, Z0, Y9
 	VCVTPS2PD     Y9, Z9
@@ -64516,7 +64273,7 @@ d_r3groups:
 	VPERMPS       Z3, Z0, Z0
 	VSUBPS        Z0, Z17, Z17
 	VSUBPS        Z0, Z19, Z19
-	VMOVUPS       896(R12), Z4
+	VMOVUPS       896(R9), Z4
 	VSUBPS        Z0, Z4, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -64564,7 +64321,7 @@ d_r3groups:
 	VPERMPS       Z0, Z27, Z27
 	VFMADD231PS   Z29, Z27, Z27
 	VSCALEFPS.Z   Z28, Z27, K5, Z4
-	VMOVUPS       Z4, 896(R12)
+	VMOVUPS       Z4, 896(R9)
 	VADDPS        Z19, Z17, Z0
 	VEXTRACTF64X4 $0x01, Z0, Y9
 	VCVTPS2PD     Y9, Z9
@@ -64580,7 +64337,7 @@ d_r3groups:
 	VPERMPS       Z3, Z0, Z0
 	VSUBPS        Z0, Z20, Z20
 	VSUBPS        Z0, Z22, Z22
-	VMOVUPS       1088(R12), Z4
+	VMOVUPS       1088(R9), Z4
 	VSUBPS        Z0, Z4, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -64628,7 +64385,7 @@ d_r3groups:
 	VPERMPS       Z0, Z27, Z27
 	VFMADD231PS   Z29, Z27, Z27
 	VSCALEFPS.Z   Z28, Z27, K5, Z4
-	VMOVUPS       Z4, 1088(R12)
+	VMOVUPS       Z4, 1088(R9)
 	VADDPS        Z22, Z20, Z0
 	VEXTRACTF64X4 $0x01, Z0, Y9
 	VCVTPS2PD     Y9, Z9
@@ -64644,7 +64401,7 @@ d_r3groups:
 	VPERMPS       Z3, Z0, Z0
 	VSUBPS        Z0, Z23, Z23
 	VSUBPS        Z0, Z25, Z25
-	VMOVUPS       1280(R12), Z4
+	VMOVUPS       1280(R9), Z4
 	VSUBPS        Z0, Z4, Z4
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -64692,7 +64449,7 @@ d_r3groups:
 	VPERMPS       Z0, Z27, Z27
 	VFMADD231PS   Z29, Z27, Z27
 	VSCALEFPS.Z   Z28, Z27, K5, Z4
-	VMOVUPS       Z4, 1280(R12)
+	VMOVUPS       Z4, 1280(R9)
 	VADDPS        Z25, Z23, Z0
 	VEXTRACTF64X4 $0x01, Z0, Y9
 	VCVTPS2PD     Y9, Z9
@@ -64708,7 +64465,7 @@ d_r3groups:
 	VPERMPS       Z3, Z0, Z0
 	VSUBPS        Z0, Z26, Z26
 	VSUBPS        Z0, Z2, Z2
-	VMOVUPS       1472(R12), Z3
+	VMOVUPS       1472(R9), Z3
 	VSUBPS        Z0, Z3, Z3
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -64756,7 +64513,7 @@ d_r3groups:
 	VPERMPS       Z0, Z21, Z21
 	VFMADD231PS   Z27, Z21, Z21
 	VSCALEFPS.Z   Z24, Z21, K5, Z3
-	VMOVUPS       Z3, 1472(R12)
+	VMOVUPS       Z3, 1472(R9)
 	VADDPS        Z2, Z26, Z0
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VCVTPS2PD     Y1, Z1
@@ -64866,8 +64623,8 @@ d_r3groups:
 	KANDW     K4, K3, K3
 	VMOVAPD   Z24, K3, Z12
 	VCVTPD2PS Z12, Y8
-	MOVL      $0x000000ff, R9
-	KMOVW     R9, K3
+	MOVL      $0x000000ff, R10
+	KMOVW     R10, K3
 	VMOVUPS   Z8, K3, -32(CX)
 
 d_r3gnopend:
@@ -64890,120 +64647,117 @@ d_r3gnopend:
 	VXORPD        3968(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
 	VEXTRACTF64X4 $0x00, Z0, 824(SP)
-	LEAQ          1064(SP), R12
-	ADDQ          $0x3f, R12
-	ANDQ          $-64, R12
 
 	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
-	LEAQ      (DX)(R11*1), R9
+	LEAQ      (DX)(R12*1), R10
 	VMOVDQU32 256(AX), Z0
 	VPERMPS   Z4, Z0, Z0
 	VMULPS    Z0, Z5, Z5
 	VMOVUPS   Z5, (DX)
 	VMULPS    Z0, Z6, Z6
 	VMOVUPS   Z6, 64(DX)
-	VMOVUPS   128(R12), Z1
+	VMOVUPS   128(R9), Z1
 	VMULPS    Z0, Z1, Z1
 	VMOVUPS   Z1, K2, 128(DX)
 	VMOVDQU32 11264(AX), Z0
 	VPERMPS   Z4, Z0, Z0
 	VMULPS    Z0, Z7, Z7
-	VMOVUPS   Z7, (DX)(R10*1)
+	VMOVUPS   Z7, (DX)(R11*1)
 	VMULPS    Z0, Z10, Z10
-	VMOVUPS   Z10, 64(DX)(R10*1)
-	VMOVUPS   320(R12), Z1
+	VMOVUPS   Z10, 64(DX)(R11*1)
+	VMOVUPS   320(R9), Z1
 	VMULPS    Z0, Z1, Z1
-	VMOVUPS   Z1, K2, 128(DX)(R10*1)
+	VMOVUPS   Z1, K2, 128(DX)(R11*1)
 	VMOVDQU32 384(AX), Z0
 	VPERMPS   Z4, Z0, Z0
 	VMULPS    Z0, Z11, Z11
-	VMOVUPS   Z11, (DX)(R10*2)
+	VMOVUPS   Z11, (DX)(R11*2)
 	VMULPS    Z0, Z13, Z13
-	VMOVUPS   Z13, 64(DX)(R10*2)
-	VMOVUPS   512(R12), Z1
+	VMOVUPS   Z13, 64(DX)(R11*2)
+	VMOVUPS   512(R9), Z1
 	VMULPS    Z0, Z1, Z1
-	VMOVUPS   Z1, K2, 128(DX)(R10*2)
+	VMOVUPS   Z1, K2, 128(DX)(R11*2)
 	VMOVDQU32 11392(AX), Z0
 	VPERMPS   Z4, Z0, Z0
 	VMULPS    Z0, Z14, Z14
-	VMOVUPS   Z14, (R9)
+	VMOVUPS   Z14, (R10)
 	VMULPS    Z0, Z16, Z16
-	VMOVUPS   Z16, 64(R9)
-	VMOVUPS   704(R12), Z1
+	VMOVUPS   Z16, 64(R10)
+	VMOVUPS   704(R9), Z1
 	VMULPS    Z0, Z1, Z1
-	VMOVUPS   Z1, K2, 128(R9)
+	VMOVUPS   Z1, K2, 128(R10)
 	VMOVDQU32 512(AX), Z0
 	VPERMPS   Z4, Z0, Z0
 	VMULPS    Z0, Z17, Z17
-	VMOVUPS   Z17, (DX)(R10*4)
+	VMOVUPS   Z17, (DX)(R11*4)
 	VMULPS    Z0, Z19, Z19
-	VMOVUPS   Z19, 64(DX)(R10*4)
-	VMOVUPS   896(R12), Z1
+	VMOVUPS   Z19, 64(DX)(R11*4)
+	VMOVUPS   896(R9), Z1
 	VMULPS    Z0, Z1, Z1
-	VMOVUPS   Z1, K2, 128(DX)(R10*4)
+	VMOVUPS   Z1, K2, 128(DX)(R11*4)
 	VMOVDQU32 11520(AX), Z0
 	VPERMPS   Z4, Z0, Z0
 	VMULPS    Z0, Z20, Z20
-	VMOVUPS   Z20, (R9)(R10*2)
+	VMOVUPS   Z20, (R10)(R11*2)
 	VMULPS    Z0, Z22, Z22
-	VMOVUPS   Z22, 64(R9)(R10*2)
-	VMOVUPS   1088(R12), Z1
+	VMOVUPS   Z22, 64(R10)(R11*2)
+	VMOVUPS   1088(R9), Z1
 	VMULPS    Z0, Z1, Z1
-	VMOVUPS   Z1, K2, 128(R9)(R10*2)
+	VMOVUPS   Z1, K2, 128(R10)(R11*2)
 	VMOVDQU32 640(AX), Z0
 	VPERMPS   Z4, Z0, Z0
 	VMULPS    Z0, Z23, Z23
-	VMOVUPS   Z23, (DX)(R11*2)
+	VMOVUPS   Z23, (DX)(R12*2)
 	VMULPS    Z0, Z25, Z25
-	VMOVUPS   Z25, 64(DX)(R11*2)
-	VMOVUPS   1280(R12), Z1
+	VMOVUPS   Z25, 64(DX)(R12*2)
+	VMOVUPS   1280(R9), Z1
 	VMULPS    Z0, Z1, Z1
-	VMOVUPS   Z1, K2, 128(DX)(R11*2)
+	VMOVUPS   Z1, K2, 128(DX)(R12*2)
 	VMOVDQU32 11648(AX), Z0
 	VPERMPS   Z4, Z0, Z0
 	VMULPS    Z0, Z26, Z26
-	VMOVUPS   Z26, (R9)(R10*4)
+	VMOVUPS   Z26, (R10)(R11*4)
 	VMULPS    Z0, Z2, Z2
-	VMOVUPS   Z2, 64(R9)(R10*4)
-	VMOVUPS   1472(R12), Z1
+	VMOVUPS   Z2, 64(R10)(R11*4)
+	VMOVUPS   1472(R9), Z1
 	VMULPS    Z0, Z1, Z1
-	VMOVUPS   Z1, K2, 128(R9)(R10*4)
+	VMOVUPS   Z1, K2, 128(R10)(R11*4)
 
 	// ds at each target: minus the other entries' share.
-	LEAQ    (DX), R12
-	MOVLQSX (SI), R13
-	MOVL    824(SP), R14
-	MOVL    R14, (R12)(R13*4)
-	LEAQ    (DX)(R10*1), R12
-	MOVLQSX 4(SI), R13
-	MOVL    828(SP), R14
-	MOVL    R14, (R12)(R13*4)
-	LEAQ    (DX)(R10*2), R12
-	MOVLQSX 8(SI), R13
-	MOVL    832(SP), R14
-	MOVL    R14, (R12)(R13*4)
-	LEAQ    (R9), R12
-	MOVLQSX 12(SI), R13
-	MOVL    836(SP), R14
-	MOVL    R14, (R12)(R13*4)
-	LEAQ    (DX)(R10*4), R12
-	MOVLQSX 16(SI), R13
-	MOVL    840(SP), R14
-	MOVL    R14, (R12)(R13*4)
-	LEAQ    (R9)(R10*2), R12
-	MOVLQSX 20(SI), R13
-	MOVL    844(SP), R14
-	MOVL    R14, (R12)(R13*4)
-	LEAQ    (DX)(R11*2), R12
-	MOVLQSX 24(SI), R13
-	MOVL    848(SP), R14
-	MOVL    R14, (R12)(R13*4)
-	LEAQ    (R9)(R10*4), R9
-	MOVLQSX 28(SI), R12
-	MOVL    852(SP), R13
-	MOVL    R13, (R9)(R12*4)
-	LEAQ    (BX)(R10*8), BX
-	LEAQ    (DX)(R10*8), DX
+	LEAQ    (DX), R13
+	MOVLQSX (SI), R14
+	MOVL    824(SP), R15
+	MOVL    R15, (R13)(R14*4)
+	LEAQ    (DX)(R11*1), R13
+	MOVLQSX 4(SI), R14
+	MOVL    828(SP), R15
+	MOVL    R15, (R13)(R14*4)
+	LEAQ    (DX)(R11*2), R13
+	MOVLQSX 8(SI), R14
+	MOVL    832(SP), R15
+	MOVL    R15, (R13)(R14*4)
+	LEAQ    (R10), R13
+	MOVLQSX 12(SI), R14
+	MOVL    836(SP), R15
+	MOVL    R15, (R13)(R14*4)
+	LEAQ    (DX)(R11*4), R13
+	MOVLQSX 16(SI), R14
+	MOVL    840(SP), R15
+	MOVL    R15, (R13)(R14*4)
+	LEAQ    (R10)(R11*2), R13
+	MOVLQSX 20(SI), R14
+	MOVL    844(SP), R15
+	MOVL    R15, (R13)(R14*4)
+	LEAQ    (DX)(R12*2), R13
+	MOVLQSX 24(SI), R14
+	MOVL    848(SP), R15
+	MOVL    R15, (R13)(R14*4)
+	LEAQ    (R10)(R11*4), R10
+	MOVLQSX 28(SI), R13
+	MOVL    852(SP), R14
+	MOVL    R14, (R10)(R13*4)
+	LEAQ    (BX)(R11*8), BX
+	LEAQ    (DX)(R11*8), DX
 	ADDQ    $0x00000020, CX
 	ADDQ    $0x00000020, SI
 	SUBQ    $0x08, DI
@@ -65082,8 +64836,8 @@ d_r3flush:
 	KANDW     K4, K3, K3
 	VMOVAPD   Z6, K3, Z2
 	VCVTPD2PS Z2, Y8
-	MOVL      $0x000000ff, R9
-	KMOVW     R9, K3
+	MOVL      $0x000000ff, R10
+	KMOVW     R10, K3
 	VMOVUPS   Z8, K3, -32(CX)
 	MOVQ      $0x00000000, 1056(SP)
 
@@ -65095,16 +64849,13 @@ d_r3solo:
 	JMP   d_r3groups
 
 d_r3one:
-	MOVLQSX (SI), R9
-	TESTQ   R9, R9
+	MOVLQSX (SI), R10
+	TESTQ   R10, R10
 	JS      d_r3oignored
-	LEAQ    1064(SP), R9
-	ADDQ    $0x3f, R9
-	ANDQ    $-64, R9
 
 	// s_t of each row in its lanes (solo: every lane).
-	MOVLQSX      (SI), R12
-	VBROADCASTSS (BX)(R12*4), Z0
+	MOVLQSX      (SI), R10
+	VBROADCASTSS (BX)(R10*4), Z0
 
 	// Load the rows, each target's lane -Inf; the others' max.
 	VMOVUPS     (AX), Z1
@@ -65363,9 +65114,6 @@ d_r3one:
 	VXORPD        3968(AX), Z0, Z0
 	VCVTPD2PS     Z0, Y0
 	VEXTRACTF64X4 $0x00, Z0, 824(SP)
-	LEAQ          1064(SP), R9
-	ADDQ          $0x3f, R9
-	ANDQ          $-64, R9
 
 	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
 	VBROADCASTSS X4, Z0
@@ -65378,10 +65126,10 @@ d_r3one:
 	VMOVUPS      Z1, K2, 128(DX)
 
 	// ds at each target: minus the other entries' share.
-	LEAQ    (DX), R9
-	MOVLQSX (SI), R12
-	MOVL    824(SP), R13
-	MOVL    R13, (R9)(R12*4)
+	LEAQ    (DX), R10
+	MOVLQSX (SI), R13
+	MOVL    824(SP), R14
+	MOVL    R14, (R10)(R13*4)
 
 d_r3onext:
 	LEAQ (BX)(R8*4), BX
@@ -65394,33 +65142,33 @@ d_r3onext:
 
 d_r3oignored:
 	MOVL   $0x00000000, (CX)
-	MOVQ   R8, R9
-	MOVQ   DX, R12
+	MOVQ   R8, R10
+	MOVQ   DX, R13
 	VXORPS Z0, Z0, Z0
 
 d_r3ozero_loop:
-	CMPQ    R9, $0x00000040
+	CMPQ    R10, $0x00000040
 	JL      d_r3ozero_one
-	VMOVUPS Z0, (R12)
-	VMOVUPS Z0, 64(R12)
-	VMOVUPS Z0, 128(R12)
-	VMOVUPS Z0, 192(R12)
-	ADDQ    $0x00000100, R12
-	SUBQ    $0x00000040, R9
+	VMOVUPS Z0, (R13)
+	VMOVUPS Z0, 64(R13)
+	VMOVUPS Z0, 128(R13)
+	VMOVUPS Z0, 192(R13)
+	ADDQ    $0x00000100, R13
+	SUBQ    $0x00000040, R10
 	JMP     d_r3ozero_loop
 
 d_r3ozero_one:
-	CMPQ    R9, $0x00000010
+	CMPQ    R10, $0x00000010
 	JL      d_r3ozero_tail
-	VMOVUPS Z0, (R12)
-	ADDQ    $0x00000040, R12
-	SUBQ    $0x00000010, R9
+	VMOVUPS Z0, (R13)
+	ADDQ    $0x00000040, R13
+	SUBQ    $0x00000010, R10
 	JMP     d_r3ozero_one
 
 d_r3ozero_tail:
-	TESTQ   R9, R9
+	TESTQ   R10, R10
 	JE      d_r3ozero_done
-	VMOVUPS Z0, K1, (R12)
+	VMOVUPS Z0, K1, (R13)
 
 d_r3ozero_done:
 	JMP d_r3onext
@@ -65464,6 +65212,10 @@ TEXT ·crossEntropyLossResidentF32AVX512(SB), $3304-108
 	XORQ R8, R8
 
 pfnext:
+	LEAQ 1064(SP), R8
+	ADDQ $0x3f, R8
+	ANDQ $-64, R8
+
 	// Rows of 1 vectors, the last masked: resident.
 	CMPQ    DI, $0x00000010
 	JA      l_r1skip
@@ -67262,33 +67014,30 @@ l_r2skip:
 	// Rows of 3 vectors, the last masked: resident.
 	CMPQ    DI, $0x00000030
 	JA      l_r3skip
-	MOVQ    DI, R8
-	SUBQ    $0x00000020, R8
-	LEAQ    ktab<>+0(SB), R9
-	MOVWLZX (R9)(R8*2), R8
-	KMOVW   R8, K1
 	MOVQ    DI, R9
-	SHLQ    $0x02, R9
-	LEAQ    (R9)(R9*2), R10
+	SUBQ    $0x00000020, R9
+	LEAQ    ktab<>+0(SB), R10
+	MOVWLZX (R10)(R9*2), R9
+	KMOVW   R9, K1
+	MOVQ    DI, R10
+	SHLQ    $0x02, R10
+	LEAQ    (R10)(R10*2), R11
 	MOVQ    $0x00000000, 1056(SP)
 
 l_r3groups:
 	CMPQ  SI, $0x08
 	JL    l_r3rest
-	MOVL  (BX), R8
-	ORL   4(BX), R8
-	ORL   8(BX), R8
-	ORL   12(BX), R8
-	ORL   16(BX), R8
-	ORL   20(BX), R8
-	ORL   24(BX), R8
-	ORL   28(BX), R8
-	TESTL R8, R8
+	MOVL  (BX), R9
+	ORL   4(BX), R9
+	ORL   8(BX), R9
+	ORL   12(BX), R9
+	ORL   16(BX), R9
+	ORL   20(BX), R9
+	ORL   24(BX), R9
+	ORL   28(BX), R9
+	TESTL R9, R9
 	JS    l_r3bail
-	LEAQ  (DX)(R10*1), R8
-	LEAQ  1064(SP), R11
-	ADDQ  $0x3f, R11
-	ANDQ  $-64, R11
+	LEAQ  (DX)(R11*1), R9
 
 	// s_t of each row in its lanes (solo: every lane).
 	MOVLQSX      (BX), R12
@@ -67296,25 +67045,25 @@ l_r3groups:
 	VBROADCASTSS (R12), Z0
 	MOVLQSX      4(BX), R12
 	LEAQ         (DX)(R12*4), R12
-	VBROADCASTSS (R12)(R9*1), Z1
+	VBROADCASTSS (R12)(R10*1), Z1
 	MOVLQSX      8(BX), R12
 	LEAQ         (DX)(R12*4), R12
-	VBROADCASTSS (R12)(R9*2), Z2
+	VBROADCASTSS (R12)(R10*2), Z2
 	MOVLQSX      12(BX), R12
-	LEAQ         (R8)(R12*4), R12
+	LEAQ         (R9)(R12*4), R12
 	VBROADCASTSS (R12), Z3
 	MOVLQSX      16(BX), R12
 	LEAQ         (DX)(R12*4), R12
-	VBROADCASTSS (R12)(R9*4), Z4
+	VBROADCASTSS (R12)(R10*4), Z4
 	MOVLQSX      20(BX), R12
-	LEAQ         (R8)(R12*4), R12
-	VBROADCASTSS (R12)(R9*2), Z5
+	LEAQ         (R9)(R12*4), R12
+	VBROADCASTSS (R12)(R10*2), Z5
 	MOVLQSX      24(BX), R12
 	LEAQ         (DX)(R12*4), R12
-	VBROADCASTSS (R12)(R10*2), Z6
+	VBROADCASTSS (R12)(R11*2), Z6
 	MOVLQSX      28(BX), R12
-	LEAQ         (R8)(R12*4), R12
-	VBROADCASTSS (R12)(R9*4), Z7
+	LEAQ         (R9)(R12*4), R12
+	VBROADCASTSS (R12)(R10*4), Z7
 	MOVL         $0x0000cccc, R12
 	KMOVW        R12, K2
 	VBLENDMPS    Z1, Z0, K2, Z0
@@ -67345,91 +67094,91 @@ l_r3groups:
 	VBLENDMPS   Z7, Z1, K2, Z7
 	VMAXPS      Z6, Z5, Z9
 	VMAXPS      Z7, Z9, Z9
-	VMOVUPS     Z7, 128(R11)
-	VMOVUPS     (DX)(R9*1), Z7
+	VMOVUPS     Z7, 128(R8)
+	VMOVUPS     (DX)(R10*1), Z7
 	VPCMPD.BCST $0x04, 4(BX), Z2, K2
 	VBLENDMPS   Z7, Z1, K2, Z7
-	VMOVUPS     64(DX)(R9*1), Z10
+	VMOVUPS     64(DX)(R10*1), Z10
 	VPCMPD.BCST $0x04, 4(BX), Z3, K2
 	VBLENDMPS   Z10, Z1, K2, Z10
-	VMOVUPS.Z   128(DX)(R9*1), K1, Z11
+	VMOVUPS.Z   128(DX)(R10*1), K1, Z11
 	VPCMPD.BCST $0x04, 4(BX), Z4, K1, K2
 	VBLENDMPS   Z11, Z1, K2, Z11
 	VMAXPS      Z10, Z7, Z12
 	VMAXPS      Z11, Z12, Z12
-	VMOVUPS     Z11, 320(R11)
-	VMOVUPS     (DX)(R9*2), Z11
+	VMOVUPS     Z11, 320(R8)
+	VMOVUPS     (DX)(R10*2), Z11
 	VPCMPD.BCST $0x04, 8(BX), Z2, K2
 	VBLENDMPS   Z11, Z1, K2, Z11
-	VMOVUPS     64(DX)(R9*2), Z13
+	VMOVUPS     64(DX)(R10*2), Z13
 	VPCMPD.BCST $0x04, 8(BX), Z3, K2
 	VBLENDMPS   Z13, Z1, K2, Z13
-	VMOVUPS.Z   128(DX)(R9*2), K1, Z14
+	VMOVUPS.Z   128(DX)(R10*2), K1, Z14
 	VPCMPD.BCST $0x04, 8(BX), Z4, K1, K2
 	VBLENDMPS   Z14, Z1, K2, Z14
 	VMAXPS      Z13, Z11, Z15
 	VMAXPS      Z14, Z15, Z15
-	VMOVUPS     Z14, 512(R11)
-	VMOVUPS     (R8), Z14
+	VMOVUPS     Z14, 512(R8)
+	VMOVUPS     (R9), Z14
 	VPCMPD.BCST $0x04, 12(BX), Z2, K2
 	VBLENDMPS   Z14, Z1, K2, Z14
-	VMOVUPS     64(R8), Z16
+	VMOVUPS     64(R9), Z16
 	VPCMPD.BCST $0x04, 12(BX), Z3, K2
 	VBLENDMPS   Z16, Z1, K2, Z16
-	VMOVUPS.Z   128(R8), K1, Z17
+	VMOVUPS.Z   128(R9), K1, Z17
 	VPCMPD.BCST $0x04, 12(BX), Z4, K1, K2
 	VBLENDMPS   Z17, Z1, K2, Z17
 	VMAXPS      Z16, Z14, Z18
 	VMAXPS      Z17, Z18, Z18
-	VMOVUPS     Z17, 704(R11)
-	VMOVUPS     (DX)(R9*4), Z17
+	VMOVUPS     Z17, 704(R8)
+	VMOVUPS     (DX)(R10*4), Z17
 	VPCMPD.BCST $0x04, 16(BX), Z2, K2
 	VBLENDMPS   Z17, Z1, K2, Z17
-	VMOVUPS     64(DX)(R9*4), Z19
+	VMOVUPS     64(DX)(R10*4), Z19
 	VPCMPD.BCST $0x04, 16(BX), Z3, K2
 	VBLENDMPS   Z19, Z1, K2, Z19
-	VMOVUPS.Z   128(DX)(R9*4), K1, Z20
+	VMOVUPS.Z   128(DX)(R10*4), K1, Z20
 	VPCMPD.BCST $0x04, 16(BX), Z4, K1, K2
 	VBLENDMPS   Z20, Z1, K2, Z20
 	VMAXPS      Z19, Z17, Z21
 	VMAXPS      Z20, Z21, Z21
-	VMOVUPS     Z20, 896(R11)
-	VMOVUPS     (R8)(R9*2), Z20
+	VMOVUPS     Z20, 896(R8)
+	VMOVUPS     (R9)(R10*2), Z20
 	VPCMPD.BCST $0x04, 20(BX), Z2, K2
 	VBLENDMPS   Z20, Z1, K2, Z20
-	VMOVUPS     64(R8)(R9*2), Z22
+	VMOVUPS     64(R9)(R10*2), Z22
 	VPCMPD.BCST $0x04, 20(BX), Z3, K2
 	VBLENDMPS   Z22, Z1, K2, Z22
-	VMOVUPS.Z   128(R8)(R9*2), K1, Z23
+	VMOVUPS.Z   128(R9)(R10*2), K1, Z23
 	VPCMPD.BCST $0x04, 20(BX), Z4, K1, K2
 	VBLENDMPS   Z23, Z1, K2, Z23
 	VMAXPS      Z22, Z20, Z24
 	VMAXPS      Z23, Z24, Z24
-	VMOVUPS     Z23, 1088(R11)
-	VMOVUPS     (DX)(R10*2), Z23
+	VMOVUPS     Z23, 1088(R8)
+	VMOVUPS     (DX)(R11*2), Z23
 	VPCMPD.BCST $0x04, 24(BX), Z2, K2
 	VBLENDMPS   Z23, Z1, K2, Z23
-	VMOVUPS     64(DX)(R10*2), Z25
+	VMOVUPS     64(DX)(R11*2), Z25
 	VPCMPD.BCST $0x04, 24(BX), Z3, K2
 	VBLENDMPS   Z25, Z1, K2, Z25
-	VMOVUPS.Z   128(DX)(R10*2), K1, Z26
+	VMOVUPS.Z   128(DX)(R11*2), K1, Z26
 	VPCMPD.BCST $0x04, 24(BX), Z4, K1, K2
 	VBLENDMPS   Z26, Z1, K2, Z26
 	VMAXPS      Z25, Z23, Z27
 	VMAXPS      Z26, Z27, Z27
-	VMOVUPS     Z26, 1280(R11)
-	VMOVUPS     (R8)(R9*4), Z26
+	VMOVUPS     Z26, 1280(R8)
+	VMOVUPS     (R9)(R10*4), Z26
 	VPCMPD.BCST $0x04, 28(BX), Z2, K2
 	VBLENDMPS   Z26, Z1, K2, Z26
-	VMOVUPS     64(R8)(R9*4), Z2
+	VMOVUPS     64(R9)(R10*4), Z2
 	VPCMPD.BCST $0x04, 28(BX), Z3, K2
 	VBLENDMPS   Z2, Z1, K2, Z2
-	VMOVUPS.Z   128(R8)(R9*4), K1, Z3
+	VMOVUPS.Z   128(R9)(R10*4), K1, Z3
 	VPCMPD.BCST $0x04, 28(BX), Z4, K1, K2
 	VBLENDMPS   Z3, Z1, K2, Z3
 	VMAXPS      Z2, Z26, Z1
 	VMAXPS      Z3, Z1, Z1
-	VMOVUPS     Z3, 1472(R11)
+	VMOVUPS     Z3, 1472(R8)
 
 	// A transposing tree: row i's value to 64-bit lane i.
 	VSHUFF64X2 $0x44, Z15, Z9, Z3
@@ -67510,7 +67259,7 @@ l_r3groups:
 	VPERMPS   Z3, Z9, Z9
 	VSUBPS    Z9, Z5, Z5
 	VSUBPS    Z9, Z6, Z6
-	VMOVUPS   128(R11), Z12
+	VMOVUPS   128(R8), Z12
 	VSUBPS    Z9, Z12, Z12
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -67572,7 +67321,7 @@ l_r3groups:
 	VPERMPS       Z3, Z6, Z6
 	VSUBPS        Z6, Z7, Z7
 	VSUBPS        Z6, Z10, Z10
-	VMOVUPS       320(R11), Z9
+	VMOVUPS       320(R8), Z9
 	VSUBPS        Z6, Z9, Z9
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -67634,7 +67383,7 @@ l_r3groups:
 	VPERMPS       Z3, Z7, Z7
 	VSUBPS        Z7, Z11, Z11
 	VSUBPS        Z7, Z13, Z13
-	VMOVUPS       512(R11), Z9
+	VMOVUPS       512(R8), Z9
 	VSUBPS        Z7, Z9, Z9
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -67696,7 +67445,7 @@ l_r3groups:
 	VPERMPS       Z3, Z9, Z9
 	VSUBPS        Z9, Z14, Z14
 	VSUBPS        Z9, Z16, Z16
-	VMOVUPS       704(R11), Z10
+	VMOVUPS       704(R8), Z10
 	VSUBPS        Z9, Z10, Z10
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -67758,7 +67507,7 @@ l_r3groups:
 	VPERMPS       Z3, Z10, Z10
 	VSUBPS        Z10, Z17, Z17
 	VSUBPS        Z10, Z19, Z19
-	VMOVUPS       896(R11), Z11
+	VMOVUPS       896(R8), Z11
 	VSUBPS        Z10, Z11, Z11
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -67820,7 +67569,7 @@ l_r3groups:
 	VPERMPS       Z3, Z11, Z11
 	VSUBPS        Z11, Z20, Z20
 	VSUBPS        Z11, Z22, Z22
-	VMOVUPS       1088(R11), Z12
+	VMOVUPS       1088(R8), Z12
 	VSUBPS        Z11, Z12, Z12
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -67882,7 +67631,7 @@ l_r3groups:
 	VPERMPS       Z3, Z12, Z12
 	VSUBPS        Z12, Z23, Z23
 	VSUBPS        Z12, Z25, Z25
-	VMOVUPS       1280(R11), Z13
+	VMOVUPS       1280(R8), Z13
 	VSUBPS        Z12, Z13, Z13
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -67944,7 +67693,7 @@ l_r3groups:
 	VPERMPS       Z3, Z13, Z3
 	VSUBPS        Z3, Z26, Z26
 	VSUBPS        Z3, Z2, Z2
-	VMOVUPS       1472(R11), Z13
+	VMOVUPS       1472(R8), Z13
 	VSUBPS        Z3, Z13, Z13
 
 	// exp32: keep d >= lo (or NaN), clamp
@@ -68090,8 +67839,8 @@ l_r3groups:
 	KANDW     K3, K2, K2
 	VMOVAPD   Z10, K2, Z5
 	VCVTPD2PS Z5, Y8
-	MOVL      $0x000000ff, R8
-	KMOVW     R8, K2
+	MOVL      $0x000000ff, R9
+	KMOVW     R9, K2
 	VMOVUPS   Z8, K2, -32(CX)
 
 l_r3gnopend:
@@ -68100,7 +67849,7 @@ l_r3gnopend:
 	VMOVUPD Z1, 928(SP)
 	VMOVUPD Z0, 992(SP)
 	MOVQ    $0x00000001, 1056(SP)
-	LEAQ    (DX)(R9*8), DX
+	LEAQ    (DX)(R10*8), DX
 	ADDQ    $0x00000020, CX
 	ADDQ    $0x00000020, BX
 	SUBQ    $0x08, SI
@@ -68179,8 +67928,8 @@ l_r3flush:
 	KANDW     K3, K2, K2
 	VMOVAPD   Z6, K2, Z2
 	VCVTPD2PS Z2, Y8
-	MOVL      $0x000000ff, R8
-	KMOVW     R8, K2
+	MOVL      $0x000000ff, R9
+	KMOVW     R9, K2
 	VMOVUPS   Z8, K2, -32(CX)
 	MOVQ      $0x00000000, 1056(SP)
 
@@ -68192,16 +67941,13 @@ l_r3solo:
 	JMP   l_r3groups
 
 l_r3one:
-	MOVLQSX (BX), R8
-	TESTQ   R8, R8
+	MOVLQSX (BX), R9
+	TESTQ   R9, R9
 	JS      l_r3oignored
-	LEAQ    1064(SP), R8
-	ADDQ    $0x3f, R8
-	ANDQ    $-64, R8
 
 	// s_t of each row in its lanes (solo: every lane).
-	MOVLQSX      (BX), R11
-	VBROADCASTSS (DX)(R11*4), Z0
+	MOVLQSX      (BX), R9
+	VBROADCASTSS (DX)(R9*4), Z0
 
 	// Load the rows, each target's lane -Inf; the others' max.
 	VMOVUPS     (AX), Z1
@@ -95573,157 +95319,158 @@ TEXT ·crossEntropyGradScratch3F64AVX512(SB), $3048-112
 	XORQ R9, R9
 
 pfnext:
+	LEAQ 344(SP), R9
+	ADDQ $0x3f, R9
+	ANDQ $-64, R9
+
 	// Rows of 3 float64 vectors, the last masked: resident.
 	CMPQ    R8, $0x00000018
 	JA      d_r3skip
-	MOVQ    R8, R9
-	SUBQ    $0x00000010, R9
-	LEAQ    ktab<>+0(SB), R10
-	MOVWLZX (R10)(R9*2), R9
-	KMOVW   R9, K2
 	MOVQ    R8, R10
-	SHLQ    $0x03, R10
-	LEAQ    (R10)(R10*2), R11
+	SUBQ    $0x00000010, R10
+	LEAQ    ktab<>+0(SB), R11
+	MOVWLZX (R11)(R10*2), R10
+	KMOVW   R10, K2
+	MOVQ    R8, R11
+	SHLQ    $0x03, R11
+	LEAQ    (R11)(R11*2), R12
 
 d_r3groups:
 	CMPQ  DI, $0x08
 	JL    d_r3rest
-	MOVL  (SI), R9
-	ORL   4(SI), R9
-	ORL   8(SI), R9
-	ORL   12(SI), R9
-	ORL   16(SI), R9
-	ORL   20(SI), R9
-	ORL   24(SI), R9
-	ORL   28(SI), R9
-	TESTL R9, R9
+	MOVL  (SI), R10
+	ORL   4(SI), R10
+	ORL   8(SI), R10
+	ORL   12(SI), R10
+	ORL   16(SI), R10
+	ORL   20(SI), R10
+	ORL   24(SI), R10
+	ORL   28(SI), R10
+	TESTL R10, R10
 	JS    d_r3bail
-	LEAQ  (BX)(R11*1), R9
+	LEAQ  (BX)(R12*1), R10
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         344(SP), R12
-	ADDQ         $0x3f, R12
-	ANDQ         $-64, R12
 	VPBROADCASTD (SI), Z0
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z0, K3
 	VMOVUPD      6656(AX), Z1
 	VMOVUPD      (BX), K3, Z1
-	VMOVUPD      Z1, (R12)
+	VMOVUPD      Z1, (R9)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z0, K3
 	VMOVUPD      6656(AX), Z2
 	VMOVUPD      64(BX), K3, Z2
-	VMOVUPD      Z2, 64(R12)
+	VMOVUPD      Z2, 64(R9)
 	VMAXPD       Z2, Z1, Z1
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z0, K2, K3
 	VMOVUPD      6656(AX), Z0
 	VMOVUPD      128(BX), K3, Z0
-	VMOVUPD      Z0, 128(R12)
+	VMOVUPD      Z0, 128(R9)
 	VMAXPD       Z0, Z1, Z0
 	VPBROADCASTD 4(SI), Z1
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z1, K3
 	VMOVUPD      6656(AX), Z2
-	VMOVUPD      (BX)(R10*1), K3, Z2
-	VMOVUPD      Z2, 192(R12)
+	VMOVUPD      (BX)(R11*1), K3, Z2
+	VMOVUPD      Z2, 192(R9)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z1, K3
 	VMOVUPD      6656(AX), Z3
-	VMOVUPD      64(BX)(R10*1), K3, Z3
-	VMOVUPD      Z3, 256(R12)
+	VMOVUPD      64(BX)(R11*1), K3, Z3
+	VMOVUPD      Z3, 256(R9)
 	VMAXPD       Z3, Z2, Z2
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z1, K2, K3
 	VMOVUPD      6656(AX), Z1
-	VMOVUPD      128(BX)(R10*1), K3, Z1
-	VMOVUPD      Z1, 320(R12)
+	VMOVUPD      128(BX)(R11*1), K3, Z1
+	VMOVUPD      Z1, 320(R9)
 	VMAXPD       Z1, Z2, Z1
 	VPBROADCASTD 8(SI), Z2
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z2, K3
 	VMOVUPD      6656(AX), Z3
-	VMOVUPD      (BX)(R10*2), K3, Z3
-	VMOVUPD      Z3, 384(R12)
+	VMOVUPD      (BX)(R11*2), K3, Z3
+	VMOVUPD      Z3, 384(R9)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z2, K3
 	VMOVUPD      6656(AX), Z4
-	VMOVUPD      64(BX)(R10*2), K3, Z4
-	VMOVUPD      Z4, 448(R12)
+	VMOVUPD      64(BX)(R11*2), K3, Z4
+	VMOVUPD      Z4, 448(R9)
 	VMAXPD       Z4, Z3, Z3
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z2, K2, K3
 	VMOVUPD      6656(AX), Z2
-	VMOVUPD      128(BX)(R10*2), K3, Z2
-	VMOVUPD      Z2, 512(R12)
+	VMOVUPD      128(BX)(R11*2), K3, Z2
+	VMOVUPD      Z2, 512(R9)
 	VMAXPD       Z2, Z3, Z2
 	VPBROADCASTD 12(SI), Z3
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z3, K3
 	VMOVUPD      6656(AX), Z4
-	VMOVUPD      (R9), K3, Z4
-	VMOVUPD      Z4, 576(R12)
+	VMOVUPD      (R10), K3, Z4
+	VMOVUPD      Z4, 576(R9)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z3, K3
 	VMOVUPD      6656(AX), Z5
-	VMOVUPD      64(R9), K3, Z5
-	VMOVUPD      Z5, 640(R12)
+	VMOVUPD      64(R10), K3, Z5
+	VMOVUPD      Z5, 640(R9)
 	VMAXPD       Z5, Z4, Z4
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z3, K2, K3
 	VMOVUPD      6656(AX), Z3
-	VMOVUPD      128(R9), K3, Z3
-	VMOVUPD      Z3, 704(R12)
+	VMOVUPD      128(R10), K3, Z3
+	VMOVUPD      Z3, 704(R9)
 	VMAXPD       Z3, Z4, Z3
 	VPBROADCASTD 16(SI), Z4
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z4, K3
 	VMOVUPD      6656(AX), Z5
-	VMOVUPD      (BX)(R10*4), K3, Z5
-	VMOVUPD      Z5, 768(R12)
+	VMOVUPD      (BX)(R11*4), K3, Z5
+	VMOVUPD      Z5, 768(R9)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z4, K3
 	VMOVUPD      6656(AX), Z6
-	VMOVUPD      64(BX)(R10*4), K3, Z6
-	VMOVUPD      Z6, 832(R12)
+	VMOVUPD      64(BX)(R11*4), K3, Z6
+	VMOVUPD      Z6, 832(R9)
 	VMAXPD       Z6, Z5, Z5
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z4, K2, K3
 	VMOVUPD      6656(AX), Z4
-	VMOVUPD      128(BX)(R10*4), K3, Z4
-	VMOVUPD      Z4, 896(R12)
+	VMOVUPD      128(BX)(R11*4), K3, Z4
+	VMOVUPD      Z4, 896(R9)
 	VMAXPD       Z4, Z5, Z4
 	VPBROADCASTD 20(SI), Z5
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z5, K3
 	VMOVUPD      6656(AX), Z6
-	VMOVUPD      (R9)(R10*2), K3, Z6
-	VMOVUPD      Z6, 960(R12)
+	VMOVUPD      (R10)(R11*2), K3, Z6
+	VMOVUPD      Z6, 960(R9)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z5, K3
 	VMOVUPD      6656(AX), Z7
-	VMOVUPD      64(R9)(R10*2), K3, Z7
-	VMOVUPD      Z7, 1024(R12)
+	VMOVUPD      64(R10)(R11*2), K3, Z7
+	VMOVUPD      Z7, 1024(R9)
 	VMAXPD       Z7, Z6, Z6
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z5, K2, K3
 	VMOVUPD      6656(AX), Z5
-	VMOVUPD      128(R9)(R10*2), K3, Z5
-	VMOVUPD      Z5, 1088(R12)
+	VMOVUPD      128(R10)(R11*2), K3, Z5
+	VMOVUPD      Z5, 1088(R9)
 	VMAXPD       Z5, Z6, Z5
 	VPBROADCASTD 24(SI), Z6
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z6, K3
 	VMOVUPD      6656(AX), Z7
-	VMOVUPD      (BX)(R11*2), K3, Z7
-	VMOVUPD      Z7, 1152(R12)
+	VMOVUPD      (BX)(R12*2), K3, Z7
+	VMOVUPD      Z7, 1152(R9)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z6, K3
 	VMOVUPD      6656(AX), Z8
-	VMOVUPD      64(BX)(R11*2), K3, Z8
-	VMOVUPD      Z8, 1216(R12)
+	VMOVUPD      64(BX)(R12*2), K3, Z8
+	VMOVUPD      Z8, 1216(R9)
 	VMAXPD       Z8, Z7, Z7
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z6, K2, K3
 	VMOVUPD      6656(AX), Z6
-	VMOVUPD      128(BX)(R11*2), K3, Z6
-	VMOVUPD      Z6, 1280(R12)
+	VMOVUPD      128(BX)(R12*2), K3, Z6
+	VMOVUPD      Z6, 1280(R9)
 	VMAXPD       Z6, Z7, Z6
 	VPBROADCASTD 28(SI), Z7
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z7, K3
 	VMOVUPD      6656(AX), Z8
-	VMOVUPD      (R9)(R10*4), K3, Z8
-	VMOVUPD      Z8, 1344(R12)
+	VMOVUPD      (R10)(R11*4), K3, Z8
+	VMOVUPD      Z8, 1344(R9)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z7, K3
 	VMOVUPD      6656(AX), Z9
-	VMOVUPD      64(R9)(R10*4), K3, Z9
-	VMOVUPD      Z9, 1408(R12)
+	VMOVUPD      64(R10)(R11*4), K3, Z9
+	VMOVUPD      Z9, 1408(R9)
 	VMAXPD       Z9, Z8, Z8
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z7, K2, K3
 	VMOVUPD      6656(AX), Z7
-	VMOVUPD      128(R9)(R10*4), K3, Z7
-	VMOVUPD      Z7, 1472(R12)
+	VMOVUPD      128(R10)(R11*4), K3, Z7
+	VMOVUPD      Z7, 1472(R9)
 	VMAXPD       Z7, Z8, Z7
 
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -95750,42 +95497,42 @@ d_r3groups:
 	VMAXPD     Z2, Z0, Z0
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (SI), R12
-	LEAQ         (BX)(R12*8), R12
-	VBROADCASTSD (R12), Z1
-	MOVLQSX      4(SI), R12
-	LEAQ         (BX)(R12*8), R12
-	VBROADCASTSD (R12)(R10*1), Z2
-	MOVLQSX      8(SI), R12
-	LEAQ         (BX)(R12*8), R12
-	VBROADCASTSD (R12)(R10*2), Z3
-	MOVLQSX      12(SI), R12
-	LEAQ         (R9)(R12*8), R12
-	VBROADCASTSD (R12), Z4
-	MOVLQSX      16(SI), R12
-	LEAQ         (BX)(R12*8), R12
-	VBROADCASTSD (R12)(R10*4), Z5
-	MOVLQSX      20(SI), R12
-	LEAQ         (R9)(R12*8), R12
-	VBROADCASTSD (R12)(R10*2), Z6
-	MOVLQSX      24(SI), R12
-	LEAQ         (BX)(R12*8), R12
-	VBROADCASTSD (R12)(R11*2), Z7
-	MOVLQSX      28(SI), R12
-	LEAQ         (R9)(R12*8), R12
-	VBROADCASTSD (R12)(R10*4), Z8
-	MOVL         $0x000000aa, R9
-	KMOVW        R9, K3
+	MOVLQSX      (SI), R13
+	LEAQ         (BX)(R13*8), R13
+	VBROADCASTSD (R13), Z1
+	MOVLQSX      4(SI), R13
+	LEAQ         (BX)(R13*8), R13
+	VBROADCASTSD (R13)(R11*1), Z2
+	MOVLQSX      8(SI), R13
+	LEAQ         (BX)(R13*8), R13
+	VBROADCASTSD (R13)(R11*2), Z3
+	MOVLQSX      12(SI), R13
+	LEAQ         (R10)(R13*8), R13
+	VBROADCASTSD (R13), Z4
+	MOVLQSX      16(SI), R13
+	LEAQ         (BX)(R13*8), R13
+	VBROADCASTSD (R13)(R11*4), Z5
+	MOVLQSX      20(SI), R13
+	LEAQ         (R10)(R13*8), R13
+	VBROADCASTSD (R13)(R11*2), Z6
+	MOVLQSX      24(SI), R13
+	LEAQ         (BX)(R13*8), R13
+	VBROADCASTSD (R13)(R12*2), Z7
+	MOVLQSX      28(SI), R13
+	LEAQ         (R10)(R13*8), R13
+	VBROADCASTSD (R13)(R11*4), Z8
+	MOVL         $0x000000aa, R10
+	KMOVW        R10, K3
 	VBLENDMPD    Z2, Z1, K3, Z1
 	VBLENDMPD    Z4, Z3, K3, Z3
 	VBLENDMPD    Z6, Z5, K3, Z5
 	VBLENDMPD    Z8, Z7, K3, Z7
-	MOVL         $0x000000cc, R9
-	KMOVW        R9, K3
+	MOVL         $0x000000cc, R10
+	KMOVW        R10, K3
 	VBLENDMPD    Z3, Z1, K3, Z1
 	VBLENDMPD    Z7, Z5, K3, Z5
-	MOVL         $0x000000f0, R9
-	KMOVW        R9, K3
+	MOVL         $0x000000f0, R10
+	KMOVW        R10, K3
 	VBLENDMPD    Z5, Z1, K3, Z1
 	VMAXPD       Z1, Z0, Z2
 
@@ -95838,9 +95585,6 @@ d_r3groups:
 	VPADDQ  2432(AX), Z2, Z2
 	VMULPD  Z2, Z3, Z1
 	VMOVUPD Z1, 152(SP)
-	LEAQ    344(SP), R9
-	ADDQ    $0x3f, R9
-	ANDQ    $-64, R9
 
 	// Exp pass from the scratch block (register budget: 3 + 8 sums + 5*4 + 1).
 	VBROADCASTSD 280(SP), Z1
@@ -96618,136 +96362,133 @@ d_r3groups:
 	VMULPD       Z2, Z0, Z0
 	VXORPD       3968(AX), Z0, Z0
 	VMOVUPD      Z0, 80(SP)
-	LEAQ         344(SP), R12
-	ADDQ         $0x3f, R12
-	ANDQ         $-64, R12
 
 	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
-	LEAQ      (DX)(R11*1), R9
+	LEAQ      (DX)(R12*1), R10
 	VMOVDQU64 11904(AX), Z0
 	VPERMPD   Z3, Z0, Z0
-	VMOVUPD   (R12), Z1
+	VMOVUPD   (R9), Z1
 	VMULPD    Z0, Z1, Z1
 	VMOVUPD   Z1, (DX)
-	VMOVUPD   64(R12), Z1
+	VMOVUPD   64(R9), Z1
 	VMULPD    Z0, Z1, Z1
 	VMOVUPD   Z1, 64(DX)
-	VMOVUPD   128(R12), Z1
+	VMOVUPD   128(R9), Z1
 	VMULPD    Z0, Z1, Z1
 	VMOVUPD   Z1, K2, 128(DX)
 	VMOVDQU64 12032(AX), Z0
 	VPERMPD   Z3, Z0, Z0
-	VMOVUPD   192(R12), Z1
+	VMOVUPD   192(R9), Z1
 	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, (DX)(R10*1)
-	VMOVUPD   256(R12), Z1
+	VMOVUPD   Z1, (DX)(R11*1)
+	VMOVUPD   256(R9), Z1
 	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, 64(DX)(R10*1)
-	VMOVUPD   320(R12), Z1
+	VMOVUPD   Z1, 64(DX)(R11*1)
+	VMOVUPD   320(R9), Z1
 	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, K2, 128(DX)(R10*1)
+	VMOVUPD   Z1, K2, 128(DX)(R11*1)
 	VMOVDQU64 12160(AX), Z0
 	VPERMPD   Z3, Z0, Z0
-	VMOVUPD   384(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, (DX)(R10*2)
-	VMOVUPD   448(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, 64(DX)(R10*2)
-	VMOVUPD   512(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, K2, 128(DX)(R10*2)
-	VMOVDQU64 12288(AX), Z0
-	VPERMPD   Z3, Z0, Z0
-	VMOVUPD   576(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, (R9)
-	VMOVUPD   640(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, 64(R9)
-	VMOVUPD   704(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, K2, 128(R9)
-	VMOVDQU64 12416(AX), Z0
-	VPERMPD   Z3, Z0, Z0
-	VMOVUPD   768(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, (DX)(R10*4)
-	VMOVUPD   832(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, 64(DX)(R10*4)
-	VMOVUPD   896(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, K2, 128(DX)(R10*4)
-	VMOVDQU64 12544(AX), Z0
-	VPERMPD   Z3, Z0, Z0
-	VMOVUPD   960(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, (R9)(R10*2)
-	VMOVUPD   1024(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, 64(R9)(R10*2)
-	VMOVUPD   1088(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, K2, 128(R9)(R10*2)
-	VMOVDQU64 12672(AX), Z0
-	VPERMPD   Z3, Z0, Z0
-	VMOVUPD   1152(R12), Z1
+	VMOVUPD   384(R9), Z1
 	VMULPD    Z0, Z1, Z1
 	VMOVUPD   Z1, (DX)(R11*2)
-	VMOVUPD   1216(R12), Z1
+	VMOVUPD   448(R9), Z1
 	VMULPD    Z0, Z1, Z1
 	VMOVUPD   Z1, 64(DX)(R11*2)
-	VMOVUPD   1280(R12), Z1
+	VMOVUPD   512(R9), Z1
 	VMULPD    Z0, Z1, Z1
 	VMOVUPD   Z1, K2, 128(DX)(R11*2)
+	VMOVDQU64 12288(AX), Z0
+	VPERMPD   Z3, Z0, Z0
+	VMOVUPD   576(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, (R10)
+	VMOVUPD   640(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, 64(R10)
+	VMOVUPD   704(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, K2, 128(R10)
+	VMOVDQU64 12416(AX), Z0
+	VPERMPD   Z3, Z0, Z0
+	VMOVUPD   768(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, (DX)(R11*4)
+	VMOVUPD   832(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, 64(DX)(R11*4)
+	VMOVUPD   896(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, K2, 128(DX)(R11*4)
+	VMOVDQU64 12544(AX), Z0
+	VPERMPD   Z3, Z0, Z0
+	VMOVUPD   960(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, (R10)(R11*2)
+	VMOVUPD   1024(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, 64(R10)(R11*2)
+	VMOVUPD   1088(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, K2, 128(R10)(R11*2)
+	VMOVDQU64 12672(AX), Z0
+	VPERMPD   Z3, Z0, Z0
+	VMOVUPD   1152(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, (DX)(R12*2)
+	VMOVUPD   1216(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, 64(DX)(R12*2)
+	VMOVUPD   1280(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, K2, 128(DX)(R12*2)
 	VMOVDQU64 12800(AX), Z0
 	VPERMPD   Z3, Z0, Z0
-	VMOVUPD   1344(R12), Z1
+	VMOVUPD   1344(R9), Z1
 	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, (R9)(R10*4)
-	VMOVUPD   1408(R12), Z1
+	VMOVUPD   Z1, (R10)(R11*4)
+	VMOVUPD   1408(R9), Z1
 	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, 64(R9)(R10*4)
-	VMOVUPD   1472(R12), Z1
+	VMOVUPD   Z1, 64(R10)(R11*4)
+	VMOVUPD   1472(R9), Z1
 	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, K2, 128(R9)(R10*4)
+	VMOVUPD   Z1, K2, 128(R10)(R11*4)
 
 	// ds at each target: minus the other entries' share.
-	LEAQ    (DX), R12
-	MOVLQSX (SI), R13
-	MOVQ    80(SP), R14
-	MOVQ    R14, (R12)(R13*8)
-	LEAQ    (DX)(R10*1), R12
-	MOVLQSX 4(SI), R13
-	MOVQ    88(SP), R14
-	MOVQ    R14, (R12)(R13*8)
-	LEAQ    (DX)(R10*2), R12
-	MOVLQSX 8(SI), R13
-	MOVQ    96(SP), R14
-	MOVQ    R14, (R12)(R13*8)
-	LEAQ    (R9), R12
-	MOVLQSX 12(SI), R13
-	MOVQ    104(SP), R14
-	MOVQ    R14, (R12)(R13*8)
-	LEAQ    (DX)(R10*4), R12
-	MOVLQSX 16(SI), R13
-	MOVQ    112(SP), R14
-	MOVQ    R14, (R12)(R13*8)
-	LEAQ    (R9)(R10*2), R12
-	MOVLQSX 20(SI), R13
-	MOVQ    120(SP), R14
-	MOVQ    R14, (R12)(R13*8)
-	LEAQ    (DX)(R11*2), R12
-	MOVLQSX 24(SI), R13
-	MOVQ    128(SP), R14
-	MOVQ    R14, (R12)(R13*8)
-	LEAQ    (R9)(R10*4), R9
-	MOVLQSX 28(SI), R12
-	MOVQ    136(SP), R13
-	MOVQ    R13, (R9)(R12*8)
-	LEAQ    (BX)(R10*8), BX
-	LEAQ    (DX)(R10*8), DX
+	LEAQ    (DX), R13
+	MOVLQSX (SI), R14
+	MOVQ    80(SP), R15
+	MOVQ    R15, (R13)(R14*8)
+	LEAQ    (DX)(R11*1), R13
+	MOVLQSX 4(SI), R14
+	MOVQ    88(SP), R15
+	MOVQ    R15, (R13)(R14*8)
+	LEAQ    (DX)(R11*2), R13
+	MOVLQSX 8(SI), R14
+	MOVQ    96(SP), R15
+	MOVQ    R15, (R13)(R14*8)
+	LEAQ    (R10), R13
+	MOVLQSX 12(SI), R14
+	MOVQ    104(SP), R15
+	MOVQ    R15, (R13)(R14*8)
+	LEAQ    (DX)(R11*4), R13
+	MOVLQSX 16(SI), R14
+	MOVQ    112(SP), R15
+	MOVQ    R15, (R13)(R14*8)
+	LEAQ    (R10)(R11*2), R13
+	MOVLQSX 20(SI), R14
+	MOVQ    120(SP), R15
+	MOVQ    R15, (R13)(R14*8)
+	LEAQ    (DX)(R12*2), R13
+	MOVLQSX 24(SI), R14
+	MOVQ    128(SP), R15
+	MOVQ    R15, (R13)(R14*8)
+	LEAQ    (R10)(R11*4), R10
+	MOVLQSX 28(SI), R13
+	MOVQ    136(SP), R14
+	MOVQ    R14, (R10)(R13*8)
+	LEAQ    (BX)(R11*8), BX
+	LEAQ    (DX)(R11*8), DX
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000020, SI
 	SUBQ    $0x08, DI
@@ -96768,15 +96509,12 @@ d_r3solo:
 	JMP   d_r3groups
 
 d_r3one:
-	MOVLQSX (SI), R9
-	TESTQ   R9, R9
+	MOVLQSX (SI), R10
+	TESTQ   R10, R10
 	JS      d_r3oignored
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         344(SP), R9
-	ADDQ         $0x3f, R9
-	ANDQ         $-64, R9
 	VPBROADCASTD (SI), Z0
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z0, K3
 	VMOVUPD      6656(AX), Z1
@@ -96817,8 +96555,8 @@ d_r3one:
 	VMAXPD     Z1, Z0, Z0
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (SI), R9
-	VBROADCASTSD (BX)(R9*8), Z1
+	MOVLQSX      (SI), R10
+	VBROADCASTSD (BX)(R10*8), Z1
 	VMAXPD       Z1, Z0, Z2
 
 	// Others' max more than confidentMargin (float64: confidentMargin64)
@@ -96870,9 +96608,6 @@ d_r3one:
 	VPADDQ  2432(AX), Z2, Z2
 	VMULPD  Z2, Z3, Z1
 	VMOVUPD Z1, 152(SP)
-	LEAQ    344(SP), R9
-	ADDQ    $0x3f, R9
-	ANDQ    $-64, R9
 
 	// Exp pass from the scratch block (register budget: 3 + 8 sums + 5*4 + 1).
 	VBROADCASTSD 280(SP), Z1
@@ -97062,9 +96797,6 @@ d_r3one:
 	VMULPD       Z2, Z0, Z0
 	VXORPD       3968(AX), Z0, Z0
 	VMOVUPD      Z0, 80(SP)
-	LEAQ         344(SP), R9
-	ADDQ         $0x3f, R9
-	ANDQ         $-64, R9
 
 	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
 	VMOVUPD (R9), Z0
@@ -97078,10 +96810,10 @@ d_r3one:
 	VMOVUPD Z0, K2, 128(DX)
 
 	// ds at each target: minus the other entries' share.
-	LEAQ    (DX), R9
-	MOVLQSX (SI), R12
-	MOVQ    80(SP), R13
-	MOVQ    R13, (R9)(R12*8)
+	LEAQ    (DX), R10
+	MOVLQSX (SI), R13
+	MOVQ    80(SP), R14
+	MOVQ    R14, (R10)(R13*8)
 
 d_r3onext:
 	LEAQ (BX)(R8*8), BX
@@ -97094,33 +96826,33 @@ d_r3onext:
 
 d_r3oignored:
 	MOVQ   $0x00000000, (CX)
-	MOVQ   R8, R9
-	MOVQ   DX, R12
+	MOVQ   R8, R10
+	MOVQ   DX, R13
 	VXORPS Z0, Z0, Z0
 
 d_r3ozero_loop:
-	CMPQ    R9, $0x00000020
+	CMPQ    R10, $0x00000020
 	JL      d_r3ozero_one
-	VMOVUPD Z0, (R12)
-	VMOVUPD Z0, 64(R12)
-	VMOVUPD Z0, 128(R12)
-	VMOVUPD Z0, 192(R12)
-	ADDQ    $0x00000100, R12
-	SUBQ    $0x00000020, R9
+	VMOVUPD Z0, (R13)
+	VMOVUPD Z0, 64(R13)
+	VMOVUPD Z0, 128(R13)
+	VMOVUPD Z0, 192(R13)
+	ADDQ    $0x00000100, R13
+	SUBQ    $0x00000020, R10
 	JMP     d_r3ozero_loop
 
 d_r3ozero_one:
-	CMPQ    R9, $0x00000008
+	CMPQ    R10, $0x00000008
 	JL      d_r3ozero_tail
-	VMOVUPD Z0, (R12)
-	ADDQ    $0x00000040, R12
-	SUBQ    $0x00000008, R9
+	VMOVUPD Z0, (R13)
+	ADDQ    $0x00000040, R13
+	SUBQ    $0x00000008, R10
 	JMP     d_r3ozero_one
 
 d_r3ozero_tail:
-	TESTQ   R9, R9
+	TESTQ   R10, R10
 	JE      d_r3ozero_done
-	VMOVUPD Z0, K1, (R12)
+	VMOVUPD Z0, K1, (R13)
 
 d_r3ozero_done:
 	JMP d_r3onext
@@ -97134,194 +96866,191 @@ d_r3skip:
 	// Rows of 4 float64 vectors, the last masked: resident.
 	CMPQ    R8, $0x00000020
 	JA      d_r4skip
-	MOVQ    R8, R9
-	SUBQ    $0x00000018, R9
-	LEAQ    ktab<>+0(SB), R10
-	MOVWLZX (R10)(R9*2), R9
-	KMOVW   R9, K2
 	MOVQ    R8, R10
-	SHLQ    $0x03, R10
-	LEAQ    (R10)(R10*2), R11
+	SUBQ    $0x00000018, R10
+	LEAQ    ktab<>+0(SB), R11
+	MOVWLZX (R11)(R10*2), R10
+	KMOVW   R10, K2
+	MOVQ    R8, R11
+	SHLQ    $0x03, R11
+	LEAQ    (R11)(R11*2), R12
 
 d_r4groups:
 	CMPQ  DI, $0x08
 	JL    d_r4rest
-	MOVL  (SI), R9
-	ORL   4(SI), R9
-	ORL   8(SI), R9
-	ORL   12(SI), R9
-	ORL   16(SI), R9
-	ORL   20(SI), R9
-	ORL   24(SI), R9
-	ORL   28(SI), R9
-	TESTL R9, R9
+	MOVL  (SI), R10
+	ORL   4(SI), R10
+	ORL   8(SI), R10
+	ORL   12(SI), R10
+	ORL   16(SI), R10
+	ORL   20(SI), R10
+	ORL   24(SI), R10
+	ORL   28(SI), R10
+	TESTL R10, R10
 	JS    d_r4bail
-	LEAQ  (BX)(R11*1), R9
+	LEAQ  (BX)(R12*1), R10
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         344(SP), R12
-	ADDQ         $0x3f, R12
-	ANDQ         $-64, R12
 	VPBROADCASTD (SI), Z0
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z0, K3
 	VMOVUPD      6656(AX), Z1
 	VMOVUPD      (BX), K3, Z1
-	VMOVUPD      Z1, (R12)
+	VMOVUPD      Z1, (R9)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z0, K3
 	VMOVUPD      6656(AX), Z2
 	VMOVUPD      64(BX), K3, Z2
-	VMOVUPD      Z2, 64(R12)
+	VMOVUPD      Z2, 64(R9)
 	VMAXPD       Z2, Z1, Z1
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z0, K3
 	VMOVUPD      6656(AX), Z2
 	VMOVUPD      128(BX), K3, Z2
-	VMOVUPD      Z2, 128(R12)
+	VMOVUPD      Z2, 128(R9)
 	VMAXPD       Z2, Z1, Z1
 	VPCMPQ       $0x04, xres64_cols3<>+0(SB), Z0, K2, K3
 	VMOVUPD      6656(AX), Z0
 	VMOVUPD      192(BX), K3, Z0
-	VMOVUPD      Z0, 192(R12)
+	VMOVUPD      Z0, 192(R9)
 	VMAXPD       Z0, Z1, Z0
 	VPBROADCASTD 4(SI), Z1
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z1, K3
 	VMOVUPD      6656(AX), Z2
-	VMOVUPD      (BX)(R10*1), K3, Z2
-	VMOVUPD      Z2, 256(R12)
+	VMOVUPD      (BX)(R11*1), K3, Z2
+	VMOVUPD      Z2, 256(R9)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z1, K3
 	VMOVUPD      6656(AX), Z3
-	VMOVUPD      64(BX)(R10*1), K3, Z3
-	VMOVUPD      Z3, 320(R12)
+	VMOVUPD      64(BX)(R11*1), K3, Z3
+	VMOVUPD      Z3, 320(R9)
 	VMAXPD       Z3, Z2, Z2
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z1, K3
 	VMOVUPD      6656(AX), Z3
-	VMOVUPD      128(BX)(R10*1), K3, Z3
-	VMOVUPD      Z3, 384(R12)
+	VMOVUPD      128(BX)(R11*1), K3, Z3
+	VMOVUPD      Z3, 384(R9)
 	VMAXPD       Z3, Z2, Z2
 	VPCMPQ       $0x04, xres64_cols3<>+0(SB), Z1, K2, K3
 	VMOVUPD      6656(AX), Z1
-	VMOVUPD      192(BX)(R10*1), K3, Z1
-	VMOVUPD      Z1, 448(R12)
+	VMOVUPD      192(BX)(R11*1), K3, Z1
+	VMOVUPD      Z1, 448(R9)
 	VMAXPD       Z1, Z2, Z1
 	VPBROADCASTD 8(SI), Z2
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z2, K3
 	VMOVUPD      6656(AX), Z3
-	VMOVUPD      (BX)(R10*2), K3, Z3
-	VMOVUPD      Z3, 512(R12)
+	VMOVUPD      (BX)(R11*2), K3, Z3
+	VMOVUPD      Z3, 512(R9)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z2, K3
 	VMOVUPD      6656(AX), Z4
-	VMOVUPD      64(BX)(R10*2), K3, Z4
-	VMOVUPD      Z4, 576(R12)
+	VMOVUPD      64(BX)(R11*2), K3, Z4
+	VMOVUPD      Z4, 576(R9)
 	VMAXPD       Z4, Z3, Z3
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z2, K3
 	VMOVUPD      6656(AX), Z4
-	VMOVUPD      128(BX)(R10*2), K3, Z4
-	VMOVUPD      Z4, 640(R12)
+	VMOVUPD      128(BX)(R11*2), K3, Z4
+	VMOVUPD      Z4, 640(R9)
 	VMAXPD       Z4, Z3, Z3
 	VPCMPQ       $0x04, xres64_cols3<>+0(SB), Z2, K2, K3
 	VMOVUPD      6656(AX), Z2
-	VMOVUPD      192(BX)(R10*2), K3, Z2
-	VMOVUPD      Z2, 704(R12)
+	VMOVUPD      192(BX)(R11*2), K3, Z2
+	VMOVUPD      Z2, 704(R9)
 	VMAXPD       Z2, Z3, Z2
 	VPBROADCASTD 12(SI), Z3
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z3, K3
 	VMOVUPD      6656(AX), Z4
-	VMOVUPD      (R9), K3, Z4
-	VMOVUPD      Z4, 768(R12)
+	VMOVUPD      (R10), K3, Z4
+	VMOVUPD      Z4, 768(R9)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z3, K3
 	VMOVUPD      6656(AX), Z5
-	VMOVUPD      64(R9), K3, Z5
-	VMOVUPD      Z5, 832(R12)
+	VMOVUPD      64(R10), K3, Z5
+	VMOVUPD      Z5, 832(R9)
 	VMAXPD       Z5, Z4, Z4
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z3, K3
 	VMOVUPD      6656(AX), Z5
-	VMOVUPD      128(R9), K3, Z5
-	VMOVUPD      Z5, 896(R12)
+	VMOVUPD      128(R10), K3, Z5
+	VMOVUPD      Z5, 896(R9)
 	VMAXPD       Z5, Z4, Z4
 	VPCMPQ       $0x04, xres64_cols3<>+0(SB), Z3, K2, K3
 	VMOVUPD      6656(AX), Z3
-	VMOVUPD      192(R9), K3, Z3
-	VMOVUPD      Z3, 960(R12)
+	VMOVUPD      192(R10), K3, Z3
+	VMOVUPD      Z3, 960(R9)
 	VMAXPD       Z3, Z4, Z3
 	VPBROADCASTD 16(SI), Z4
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z4, K3
 	VMOVUPD      6656(AX), Z5
-	VMOVUPD      (BX)(R10*4), K3, Z5
-	VMOVUPD      Z5, 1024(R12)
+	VMOVUPD      (BX)(R11*4), K3, Z5
+	VMOVUPD      Z5, 1024(R9)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z4, K3
 	VMOVUPD      6656(AX), Z6
-	VMOVUPD      64(BX)(R10*4), K3, Z6
-	VMOVUPD      Z6, 1088(R12)
+	VMOVUPD      64(BX)(R11*4), K3, Z6
+	VMOVUPD      Z6, 1088(R9)
 	VMAXPD       Z6, Z5, Z5
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z4, K3
 	VMOVUPD      6656(AX), Z6
-	VMOVUPD      128(BX)(R10*4), K3, Z6
-	VMOVUPD      Z6, 1152(R12)
+	VMOVUPD      128(BX)(R11*4), K3, Z6
+	VMOVUPD      Z6, 1152(R9)
 	VMAXPD       Z6, Z5, Z5
 	VPCMPQ       $0x04, xres64_cols3<>+0(SB), Z4, K2, K3
 	VMOVUPD      6656(AX), Z4
-	VMOVUPD      192(BX)(R10*4), K3, Z4
-	VMOVUPD      Z4, 1216(R12)
+	VMOVUPD      192(BX)(R11*4), K3, Z4
+	VMOVUPD      Z4, 1216(R9)
 	VMAXPD       Z4, Z5, Z4
 	VPBROADCASTD 20(SI), Z5
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z5, K3
 	VMOVUPD      6656(AX), Z6
-	VMOVUPD      (R9)(R10*2), K3, Z6
-	VMOVUPD      Z6, 1280(R12)
+	VMOVUPD      (R10)(R11*2), K3, Z6
+	VMOVUPD      Z6, 1280(R9)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z5, K3
 	VMOVUPD      6656(AX), Z7
-	VMOVUPD      64(R9)(R10*2), K3, Z7
-	VMOVUPD      Z7, 1344(R12)
+	VMOVUPD      64(R10)(R11*2), K3, Z7
+	VMOVUPD      Z7, 1344(R9)
 	VMAXPD       Z7, Z6, Z6
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z5, K3
 	VMOVUPD      6656(AX), Z7
-	VMOVUPD      128(R9)(R10*2), K3, Z7
-	VMOVUPD      Z7, 1408(R12)
+	VMOVUPD      128(R10)(R11*2), K3, Z7
+	VMOVUPD      Z7, 1408(R9)
 	VMAXPD       Z7, Z6, Z6
 	VPCMPQ       $0x04, xres64_cols3<>+0(SB), Z5, K2, K3
 	VMOVUPD      6656(AX), Z5
-	VMOVUPD      192(R9)(R10*2), K3, Z5
-	VMOVUPD      Z5, 1472(R12)
+	VMOVUPD      192(R10)(R11*2), K3, Z5
+	VMOVUPD      Z5, 1472(R9)
 	VMAXPD       Z5, Z6, Z5
 	VPBROADCASTD 24(SI), Z6
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z6, K3
 	VMOVUPD      6656(AX), Z7
-	VMOVUPD      (BX)(R11*2), K3, Z7
-	VMOVUPD      Z7, 1536(R12)
+	VMOVUPD      (BX)(R12*2), K3, Z7
+	VMOVUPD      Z7, 1536(R9)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z6, K3
 	VMOVUPD      6656(AX), Z8
-	VMOVUPD      64(BX)(R11*2), K3, Z8
-	VMOVUPD      Z8, 1600(R12)
+	VMOVUPD      64(BX)(R12*2), K3, Z8
+	VMOVUPD      Z8, 1600(R9)
 	VMAXPD       Z8, Z7, Z7
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z6, K3
 	VMOVUPD      6656(AX), Z8
-	VMOVUPD      128(BX)(R11*2), K3, Z8
-	VMOVUPD      Z8, 1664(R12)
+	VMOVUPD      128(BX)(R12*2), K3, Z8
+	VMOVUPD      Z8, 1664(R9)
 	VMAXPD       Z8, Z7, Z7
 	VPCMPQ       $0x04, xres64_cols3<>+0(SB), Z6, K2, K3
 	VMOVUPD      6656(AX), Z6
-	VMOVUPD      192(BX)(R11*2), K3, Z6
-	VMOVUPD      Z6, 1728(R12)
+	VMOVUPD      192(BX)(R12*2), K3, Z6
+	VMOVUPD      Z6, 1728(R9)
 	VMAXPD       Z6, Z7, Z6
 	VPBROADCASTD 28(SI), Z7
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z7, K3
 	VMOVUPD      6656(AX), Z8
-	VMOVUPD      (R9)(R10*4), K3, Z8
-	VMOVUPD      Z8, 1792(R12)
+	VMOVUPD      (R10)(R11*4), K3, Z8
+	VMOVUPD      Z8, 1792(R9)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z7, K3
 	VMOVUPD      6656(AX), Z9
-	VMOVUPD      64(R9)(R10*4), K3, Z9
-	VMOVUPD      Z9, 1856(R12)
+	VMOVUPD      64(R10)(R11*4), K3, Z9
+	VMOVUPD      Z9, 1856(R9)
 	VMAXPD       Z9, Z8, Z8
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z7, K3
 	VMOVUPD      6656(AX), Z9
-	VMOVUPD      128(R9)(R10*4), K3, Z9
-	VMOVUPD      Z9, 1920(R12)
+	VMOVUPD      128(R10)(R11*4), K3, Z9
+	VMOVUPD      Z9, 1920(R9)
 	VMAXPD       Z9, Z8, Z8
 	VPCMPQ       $0x04, xres64_cols3<>+0(SB), Z7, K2, K3
 	VMOVUPD      6656(AX), Z7
-	VMOVUPD      192(R9)(R10*4), K3, Z7
-	VMOVUPD      Z7, 1984(R12)
+	VMOVUPD      192(R10)(R11*4), K3, Z7
+	VMOVUPD      Z7, 1984(R9)
 	VMAXPD       Z7, Z8, Z7
 
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -97348,42 +97077,42 @@ d_r4groups:
 	VMAXPD     Z2, Z0, Z0
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (SI), R12
-	LEAQ         (BX)(R12*8), R12
-	VBROADCASTSD (R12), Z1
-	MOVLQSX      4(SI), R12
-	LEAQ         (BX)(R12*8), R12
-	VBROADCASTSD (R12)(R10*1), Z2
-	MOVLQSX      8(SI), R12
-	LEAQ         (BX)(R12*8), R12
-	VBROADCASTSD (R12)(R10*2), Z3
-	MOVLQSX      12(SI), R12
-	LEAQ         (R9)(R12*8), R12
-	VBROADCASTSD (R12), Z4
-	MOVLQSX      16(SI), R12
-	LEAQ         (BX)(R12*8), R12
-	VBROADCASTSD (R12)(R10*4), Z5
-	MOVLQSX      20(SI), R12
-	LEAQ         (R9)(R12*8), R12
-	VBROADCASTSD (R12)(R10*2), Z6
-	MOVLQSX      24(SI), R12
-	LEAQ         (BX)(R12*8), R12
-	VBROADCASTSD (R12)(R11*2), Z7
-	MOVLQSX      28(SI), R12
-	LEAQ         (R9)(R12*8), R12
-	VBROADCASTSD (R12)(R10*4), Z8
-	MOVL         $0x000000aa, R9
-	KMOVW        R9, K3
+	MOVLQSX      (SI), R13
+	LEAQ         (BX)(R13*8), R13
+	VBROADCASTSD (R13), Z1
+	MOVLQSX      4(SI), R13
+	LEAQ         (BX)(R13*8), R13
+	VBROADCASTSD (R13)(R11*1), Z2
+	MOVLQSX      8(SI), R13
+	LEAQ         (BX)(R13*8), R13
+	VBROADCASTSD (R13)(R11*2), Z3
+	MOVLQSX      12(SI), R13
+	LEAQ         (R10)(R13*8), R13
+	VBROADCASTSD (R13), Z4
+	MOVLQSX      16(SI), R13
+	LEAQ         (BX)(R13*8), R13
+	VBROADCASTSD (R13)(R11*4), Z5
+	MOVLQSX      20(SI), R13
+	LEAQ         (R10)(R13*8), R13
+	VBROADCASTSD (R13)(R11*2), Z6
+	MOVLQSX      24(SI), R13
+	LEAQ         (BX)(R13*8), R13
+	VBROADCASTSD (R13)(R12*2), Z7
+	MOVLQSX      28(SI), R13
+	LEAQ         (R10)(R13*8), R13
+	VBROADCASTSD (R13)(R11*4), Z8
+	MOVL         $0x000000aa, R10
+	KMOVW        R10, K3
 	VBLENDMPD    Z2, Z1, K3, Z1
 	VBLENDMPD    Z4, Z3, K3, Z3
 	VBLENDMPD    Z6, Z5, K3, Z5
 	VBLENDMPD    Z8, Z7, K3, Z7
-	MOVL         $0x000000cc, R9
-	KMOVW        R9, K3
+	MOVL         $0x000000cc, R10
+	KMOVW        R10, K3
 	VBLENDMPD    Z3, Z1, K3, Z1
 	VBLENDMPD    Z7, Z5, K3, Z5
-	MOVL         $0x000000f0, R9
-	KMOVW        R9, K3
+	MOVL         $0x000000f0, R10
+	KMOVW        R10, K3
 	VBLENDMPD    Z5, Z1, K3, Z1
 	VMAXPD       Z1, Z0, Z2
 
@@ -97436,9 +97165,6 @@ d_r4groups:
 	VPADDQ  2432(AX), Z2, Z2
 	VMULPD  Z2, Z3, Z1
 	VMOVUPD Z1, 152(SP)
-	LEAQ    344(SP), R9
-	ADDQ    $0x3f, R9
-	ANDQ    $-64, R9
 
 	// Exp pass from the scratch block (register budget: 3 + 8 sums + 5*4 + 1).
 	VBROADCASTSD 280(SP), Z1
@@ -98424,160 +98150,157 @@ d_r4groups:
 	VMULPD       Z2, Z0, Z0
 	VXORPD       3968(AX), Z0, Z0
 	VMOVUPD      Z0, 80(SP)
-	LEAQ         344(SP), R12
-	ADDQ         $0x3f, R12
-	ANDQ         $-64, R12
 
 	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
-	LEAQ      (DX)(R11*1), R9
+	LEAQ      (DX)(R12*1), R10
 	VMOVDQU64 11904(AX), Z0
 	VPERMPD   Z3, Z0, Z0
-	VMOVUPD   (R12), Z1
+	VMOVUPD   (R9), Z1
 	VMULPD    Z0, Z1, Z1
 	VMOVUPD   Z1, (DX)
-	VMOVUPD   64(R12), Z1
+	VMOVUPD   64(R9), Z1
 	VMULPD    Z0, Z1, Z1
 	VMOVUPD   Z1, 64(DX)
-	VMOVUPD   128(R12), Z1
+	VMOVUPD   128(R9), Z1
 	VMULPD    Z0, Z1, Z1
 	VMOVUPD   Z1, 128(DX)
-	VMOVUPD   192(R12), Z1
+	VMOVUPD   192(R9), Z1
 	VMULPD    Z0, Z1, Z1
 	VMOVUPD   Z1, K2, 192(DX)
 	VMOVDQU64 12032(AX), Z0
 	VPERMPD   Z3, Z0, Z0
-	VMOVUPD   256(R12), Z1
+	VMOVUPD   256(R9), Z1
 	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, (DX)(R10*1)
-	VMOVUPD   320(R12), Z1
+	VMOVUPD   Z1, (DX)(R11*1)
+	VMOVUPD   320(R9), Z1
 	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, 64(DX)(R10*1)
-	VMOVUPD   384(R12), Z1
+	VMOVUPD   Z1, 64(DX)(R11*1)
+	VMOVUPD   384(R9), Z1
 	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, 128(DX)(R10*1)
-	VMOVUPD   448(R12), Z1
+	VMOVUPD   Z1, 128(DX)(R11*1)
+	VMOVUPD   448(R9), Z1
 	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, K2, 192(DX)(R10*1)
+	VMOVUPD   Z1, K2, 192(DX)(R11*1)
 	VMOVDQU64 12160(AX), Z0
 	VPERMPD   Z3, Z0, Z0
-	VMOVUPD   512(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, (DX)(R10*2)
-	VMOVUPD   576(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, 64(DX)(R10*2)
-	VMOVUPD   640(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, 128(DX)(R10*2)
-	VMOVUPD   704(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, K2, 192(DX)(R10*2)
-	VMOVDQU64 12288(AX), Z0
-	VPERMPD   Z3, Z0, Z0
-	VMOVUPD   768(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, (R9)
-	VMOVUPD   832(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, 64(R9)
-	VMOVUPD   896(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, 128(R9)
-	VMOVUPD   960(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, K2, 192(R9)
-	VMOVDQU64 12416(AX), Z0
-	VPERMPD   Z3, Z0, Z0
-	VMOVUPD   1024(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, (DX)(R10*4)
-	VMOVUPD   1088(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, 64(DX)(R10*4)
-	VMOVUPD   1152(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, 128(DX)(R10*4)
-	VMOVUPD   1216(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, K2, 192(DX)(R10*4)
-	VMOVDQU64 12544(AX), Z0
-	VPERMPD   Z3, Z0, Z0
-	VMOVUPD   1280(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, (R9)(R10*2)
-	VMOVUPD   1344(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, 64(R9)(R10*2)
-	VMOVUPD   1408(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, 128(R9)(R10*2)
-	VMOVUPD   1472(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, K2, 192(R9)(R10*2)
-	VMOVDQU64 12672(AX), Z0
-	VPERMPD   Z3, Z0, Z0
-	VMOVUPD   1536(R12), Z1
+	VMOVUPD   512(R9), Z1
 	VMULPD    Z0, Z1, Z1
 	VMOVUPD   Z1, (DX)(R11*2)
-	VMOVUPD   1600(R12), Z1
+	VMOVUPD   576(R9), Z1
 	VMULPD    Z0, Z1, Z1
 	VMOVUPD   Z1, 64(DX)(R11*2)
-	VMOVUPD   1664(R12), Z1
+	VMOVUPD   640(R9), Z1
 	VMULPD    Z0, Z1, Z1
 	VMOVUPD   Z1, 128(DX)(R11*2)
-	VMOVUPD   1728(R12), Z1
+	VMOVUPD   704(R9), Z1
 	VMULPD    Z0, Z1, Z1
 	VMOVUPD   Z1, K2, 192(DX)(R11*2)
+	VMOVDQU64 12288(AX), Z0
+	VPERMPD   Z3, Z0, Z0
+	VMOVUPD   768(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, (R10)
+	VMOVUPD   832(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, 64(R10)
+	VMOVUPD   896(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, 128(R10)
+	VMOVUPD   960(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, K2, 192(R10)
+	VMOVDQU64 12416(AX), Z0
+	VPERMPD   Z3, Z0, Z0
+	VMOVUPD   1024(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, (DX)(R11*4)
+	VMOVUPD   1088(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, 64(DX)(R11*4)
+	VMOVUPD   1152(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, 128(DX)(R11*4)
+	VMOVUPD   1216(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, K2, 192(DX)(R11*4)
+	VMOVDQU64 12544(AX), Z0
+	VPERMPD   Z3, Z0, Z0
+	VMOVUPD   1280(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, (R10)(R11*2)
+	VMOVUPD   1344(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, 64(R10)(R11*2)
+	VMOVUPD   1408(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, 128(R10)(R11*2)
+	VMOVUPD   1472(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, K2, 192(R10)(R11*2)
+	VMOVDQU64 12672(AX), Z0
+	VPERMPD   Z3, Z0, Z0
+	VMOVUPD   1536(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, (DX)(R12*2)
+	VMOVUPD   1600(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, 64(DX)(R12*2)
+	VMOVUPD   1664(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, 128(DX)(R12*2)
+	VMOVUPD   1728(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, K2, 192(DX)(R12*2)
 	VMOVDQU64 12800(AX), Z0
 	VPERMPD   Z3, Z0, Z0
-	VMOVUPD   1792(R12), Z1
+	VMOVUPD   1792(R9), Z1
 	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, (R9)(R10*4)
-	VMOVUPD   1856(R12), Z1
+	VMOVUPD   Z1, (R10)(R11*4)
+	VMOVUPD   1856(R9), Z1
 	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, 64(R9)(R10*4)
-	VMOVUPD   1920(R12), Z1
+	VMOVUPD   Z1, 64(R10)(R11*4)
+	VMOVUPD   1920(R9), Z1
 	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, 128(R9)(R10*4)
-	VMOVUPD   1984(R12), Z1
+	VMOVUPD   Z1, 128(R10)(R11*4)
+	VMOVUPD   1984(R9), Z1
 	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, K2, 192(R9)(R10*4)
+	VMOVUPD   Z1, K2, 192(R10)(R11*4)
 
 	// ds at each target: minus the other entries' share.
-	LEAQ    (DX), R12
-	MOVLQSX (SI), R13
-	MOVQ    80(SP), R14
-	MOVQ    R14, (R12)(R13*8)
-	LEAQ    (DX)(R10*1), R12
-	MOVLQSX 4(SI), R13
-	MOVQ    88(SP), R14
-	MOVQ    R14, (R12)(R13*8)
-	LEAQ    (DX)(R10*2), R12
-	MOVLQSX 8(SI), R13
-	MOVQ    96(SP), R14
-	MOVQ    R14, (R12)(R13*8)
-	LEAQ    (R9), R12
-	MOVLQSX 12(SI), R13
-	MOVQ    104(SP), R14
-	MOVQ    R14, (R12)(R13*8)
-	LEAQ    (DX)(R10*4), R12
-	MOVLQSX 16(SI), R13
-	MOVQ    112(SP), R14
-	MOVQ    R14, (R12)(R13*8)
-	LEAQ    (R9)(R10*2), R12
-	MOVLQSX 20(SI), R13
-	MOVQ    120(SP), R14
-	MOVQ    R14, (R12)(R13*8)
-	LEAQ    (DX)(R11*2), R12
-	MOVLQSX 24(SI), R13
-	MOVQ    128(SP), R14
-	MOVQ    R14, (R12)(R13*8)
-	LEAQ    (R9)(R10*4), R9
-	MOVLQSX 28(SI), R12
-	MOVQ    136(SP), R13
-	MOVQ    R13, (R9)(R12*8)
-	LEAQ    (BX)(R10*8), BX
-	LEAQ    (DX)(R10*8), DX
+	LEAQ    (DX), R13
+	MOVLQSX (SI), R14
+	MOVQ    80(SP), R15
+	MOVQ    R15, (R13)(R14*8)
+	LEAQ    (DX)(R11*1), R13
+	MOVLQSX 4(SI), R14
+	MOVQ    88(SP), R15
+	MOVQ    R15, (R13)(R14*8)
+	LEAQ    (DX)(R11*2), R13
+	MOVLQSX 8(SI), R14
+	MOVQ    96(SP), R15
+	MOVQ    R15, (R13)(R14*8)
+	LEAQ    (R10), R13
+	MOVLQSX 12(SI), R14
+	MOVQ    104(SP), R15
+	MOVQ    R15, (R13)(R14*8)
+	LEAQ    (DX)(R11*4), R13
+	MOVLQSX 16(SI), R14
+	MOVQ    112(SP), R15
+	MOVQ    R15, (R13)(R14*8)
+	LEAQ    (R10)(R11*2), R13
+	MOVLQSX 20(SI), R14
+	MOVQ    120(SP), R15
+	MOVQ    R15, (R13)(R14*8)
+	LEAQ    (DX)(R12*2), R13
+	MOVLQSX 24(SI), R14
+	MOVQ    128(SP), R15
+	MOVQ    R15, (R13)(R14*8)
+	LEAQ    (R10)(R11*4), R10
+	MOVLQSX 28(SI), R13
+	MOVQ    136(SP), R14
+	MOVQ    R14, (R10)(R13*8)
+	LEAQ    (BX)(R11*8), BX
+	LEAQ    (DX)(R11*8), DX
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000020, SI
 	SUBQ    $0x08, DI
@@ -98598,15 +98321,12 @@ d_r4solo:
 	JMP   d_r4groups
 
 d_r4one:
-	MOVLQSX (SI), R9
-	TESTQ   R9, R9
+	MOVLQSX (SI), R10
+	TESTQ   R10, R10
 	JS      d_r4oignored
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         344(SP), R9
-	ADDQ         $0x3f, R9
-	ANDQ         $-64, R9
 	VPBROADCASTD (SI), Z0
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z0, K3
 	VMOVUPD      6656(AX), Z1
@@ -98652,8 +98372,8 @@ d_r4one:
 	VMAXPD     Z1, Z0, Z0
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (SI), R9
-	VBROADCASTSD (BX)(R9*8), Z1
+	MOVLQSX      (SI), R10
+	VBROADCASTSD (BX)(R10*8), Z1
 	VMAXPD       Z1, Z0, Z2
 
 	// Others' max more than confidentMargin (float64: confidentMargin64)
@@ -98705,9 +98425,6 @@ d_r4one:
 	VPADDQ  2432(AX), Z2, Z2
 	VMULPD  Z2, Z3, Z1
 	VMOVUPD Z1, 152(SP)
-	LEAQ    344(SP), R9
-	ADDQ    $0x3f, R9
-	ANDQ    $-64, R9
 
 	// Exp pass from the scratch block (register budget: 3 + 8 sums + 5*4 + 1).
 	VBROADCASTSD 280(SP), Z1
@@ -98923,9 +98640,6 @@ d_r4one:
 	VMULPD       Z2, Z0, Z0
 	VXORPD       3968(AX), Z0, Z0
 	VMOVUPD      Z0, 80(SP)
-	LEAQ         344(SP), R9
-	ADDQ         $0x3f, R9
-	ANDQ         $-64, R9
 
 	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
 	VMOVUPD (R9), Z0
@@ -98942,10 +98656,10 @@ d_r4one:
 	VMOVUPD Z0, K2, 192(DX)
 
 	// ds at each target: minus the other entries' share.
-	LEAQ    (DX), R9
-	MOVLQSX (SI), R12
-	MOVQ    80(SP), R13
-	MOVQ    R13, (R9)(R12*8)
+	LEAQ    (DX), R10
+	MOVLQSX (SI), R13
+	MOVQ    80(SP), R14
+	MOVQ    R14, (R10)(R13*8)
 
 d_r4onext:
 	LEAQ (BX)(R8*8), BX
@@ -98958,33 +98672,33 @@ d_r4onext:
 
 d_r4oignored:
 	MOVQ   $0x00000000, (CX)
-	MOVQ   R8, R9
-	MOVQ   DX, R12
+	MOVQ   R8, R10
+	MOVQ   DX, R13
 	VXORPS Z0, Z0, Z0
 
 d_r4ozero_loop:
-	CMPQ    R9, $0x00000020
+	CMPQ    R10, $0x00000020
 	JL      d_r4ozero_one
-	VMOVUPD Z0, (R12)
-	VMOVUPD Z0, 64(R12)
-	VMOVUPD Z0, 128(R12)
-	VMOVUPD Z0, 192(R12)
-	ADDQ    $0x00000100, R12
-	SUBQ    $0x00000020, R9
+	VMOVUPD Z0, (R13)
+	VMOVUPD Z0, 64(R13)
+	VMOVUPD Z0, 128(R13)
+	VMOVUPD Z0, 192(R13)
+	ADDQ    $0x00000100, R13
+	SUBQ    $0x00000020, R10
 	JMP     d_r4ozero_loop
 
 d_r4ozero_one:
-	CMPQ    R9, $0x00000008
+	CMPQ    R10, $0x00000008
 	JL      d_r4ozero_tail
-	VMOVUPD Z0, (R12)
-	ADDQ    $0x00000040, R12
-	SUBQ    $0x00000008, R9
+	VMOVUPD Z0, (R13)
+	ADDQ    $0x00000040, R13
+	SUBQ    $0x00000008, R10
 	JMP     d_r4ozero_one
 
 d_r4ozero_tail:
-	TESTQ   R9, R9
+	TESTQ   R10, R10
 	JE      d_r4ozero_done
-	VMOVUPD Z0, K1, (R12)
+	VMOVUPD Z0, K1, (R13)
 
 d_r4ozero_done:
 	JMP d_r4onext
@@ -98998,234 +98712,231 @@ d_r4skip:
 	// Rows of 5 float64 vectors, the last masked: resident.
 	CMPQ    R8, $0x00000028
 	JA      d_r5skip
-	MOVQ    R8, R9
-	SUBQ    $0x00000020, R9
-	LEAQ    ktab<>+0(SB), R10
-	MOVWLZX (R10)(R9*2), R9
-	KMOVW   R9, K2
 	MOVQ    R8, R10
-	SHLQ    $0x03, R10
-	LEAQ    (R10)(R10*2), R11
+	SUBQ    $0x00000020, R10
+	LEAQ    ktab<>+0(SB), R11
+	MOVWLZX (R11)(R10*2), R10
+	KMOVW   R10, K2
+	MOVQ    R8, R11
+	SHLQ    $0x03, R11
+	LEAQ    (R11)(R11*2), R12
 
 d_r5groups:
 	CMPQ  DI, $0x08
 	JL    d_r5rest
-	MOVL  (SI), R9
-	ORL   4(SI), R9
-	ORL   8(SI), R9
-	ORL   12(SI), R9
-	ORL   16(SI), R9
-	ORL   20(SI), R9
-	ORL   24(SI), R9
-	ORL   28(SI), R9
-	TESTL R9, R9
+	MOVL  (SI), R10
+	ORL   4(SI), R10
+	ORL   8(SI), R10
+	ORL   12(SI), R10
+	ORL   16(SI), R10
+	ORL   20(SI), R10
+	ORL   24(SI), R10
+	ORL   28(SI), R10
+	TESTL R10, R10
 	JS    d_r5bail
-	LEAQ  (BX)(R11*1), R9
+	LEAQ  (BX)(R12*1), R10
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         344(SP), R12
-	ADDQ         $0x3f, R12
-	ANDQ         $-64, R12
 	VPBROADCASTD (SI), Z0
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z0, K3
 	VMOVUPD      6656(AX), Z1
 	VMOVUPD      (BX), K3, Z1
-	VMOVUPD      Z1, (R12)
+	VMOVUPD      Z1, (R9)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z0, K3
 	VMOVUPD      6656(AX), Z2
 	VMOVUPD      64(BX), K3, Z2
-	VMOVUPD      Z2, 64(R12)
+	VMOVUPD      Z2, 64(R9)
 	VMAXPD       Z2, Z1, Z1
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z0, K3
 	VMOVUPD      6656(AX), Z2
 	VMOVUPD      128(BX), K3, Z2
-	VMOVUPD      Z2, 128(R12)
+	VMOVUPD      Z2, 128(R9)
 	VMAXPD       Z2, Z1, Z1
 	VPCMPQ       $0x04, xres64_cols3<>+0(SB), Z0, K3
 	VMOVUPD      6656(AX), Z2
 	VMOVUPD      192(BX), K3, Z2
-	VMOVUPD      Z2, 192(R12)
+	VMOVUPD      Z2, 192(R9)
 	VMAXPD       Z2, Z1, Z1
 	VPCMPQ       $0x04, xres64_cols4<>+0(SB), Z0, K2, K3
 	VMOVUPD      6656(AX), Z0
 	VMOVUPD      256(BX), K3, Z0
-	VMOVUPD      Z0, 256(R12)
+	VMOVUPD      Z0, 256(R9)
 	VMAXPD       Z0, Z1, Z0
 	VPBROADCASTD 4(SI), Z1
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z1, K3
 	VMOVUPD      6656(AX), Z2
-	VMOVUPD      (BX)(R10*1), K3, Z2
-	VMOVUPD      Z2, 320(R12)
+	VMOVUPD      (BX)(R11*1), K3, Z2
+	VMOVUPD      Z2, 320(R9)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z1, K3
 	VMOVUPD      6656(AX), Z3
-	VMOVUPD      64(BX)(R10*1), K3, Z3
-	VMOVUPD      Z3, 384(R12)
+	VMOVUPD      64(BX)(R11*1), K3, Z3
+	VMOVUPD      Z3, 384(R9)
 	VMAXPD       Z3, Z2, Z2
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z1, K3
 	VMOVUPD      6656(AX), Z3
-	VMOVUPD      128(BX)(R10*1), K3, Z3
-	VMOVUPD      Z3, 448(R12)
+	VMOVUPD      128(BX)(R11*1), K3, Z3
+	VMOVUPD      Z3, 448(R9)
 	VMAXPD       Z3, Z2, Z2
 	VPCMPQ       $0x04, xres64_cols3<>+0(SB), Z1, K3
 	VMOVUPD      6656(AX), Z3
-	VMOVUPD      192(BX)(R10*1), K3, Z3
-	VMOVUPD      Z3, 512(R12)
+	VMOVUPD      192(BX)(R11*1), K3, Z3
+	VMOVUPD      Z3, 512(R9)
 	VMAXPD       Z3, Z2, Z2
 	VPCMPQ       $0x04, xres64_cols4<>+0(SB), Z1, K2, K3
 	VMOVUPD      6656(AX), Z1
-	VMOVUPD      256(BX)(R10*1), K3, Z1
-	VMOVUPD      Z1, 576(R12)
+	VMOVUPD      256(BX)(R11*1), K3, Z1
+	VMOVUPD      Z1, 576(R9)
 	VMAXPD       Z1, Z2, Z1
 	VPBROADCASTD 8(SI), Z2
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z2, K3
 	VMOVUPD      6656(AX), Z3
-	VMOVUPD      (BX)(R10*2), K3, Z3
-	VMOVUPD      Z3, 640(R12)
+	VMOVUPD      (BX)(R11*2), K3, Z3
+	VMOVUPD      Z3, 640(R9)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z2, K3
 	VMOVUPD      6656(AX), Z4
-	VMOVUPD      64(BX)(R10*2), K3, Z4
-	VMOVUPD      Z4, 704(R12)
+	VMOVUPD      64(BX)(R11*2), K3, Z4
+	VMOVUPD      Z4, 704(R9)
 	VMAXPD       Z4, Z3, Z3
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z2, K3
 	VMOVUPD      6656(AX), Z4
-	VMOVUPD      128(BX)(R10*2), K3, Z4
-	VMOVUPD      Z4, 768(R12)
+	VMOVUPD      128(BX)(R11*2), K3, Z4
+	VMOVUPD      Z4, 768(R9)
 	VMAXPD       Z4, Z3, Z3
 	VPCMPQ       $0x04, xres64_cols3<>+0(SB), Z2, K3
 	VMOVUPD      6656(AX), Z4
-	VMOVUPD      192(BX)(R10*2), K3, Z4
-	VMOVUPD      Z4, 832(R12)
+	VMOVUPD      192(BX)(R11*2), K3, Z4
+	VMOVUPD      Z4, 832(R9)
 	VMAXPD       Z4, Z3, Z3
 	VPCMPQ       $0x04, xres64_cols4<>+0(SB), Z2, K2, K3
 	VMOVUPD      6656(AX), Z2
-	VMOVUPD      256(BX)(R10*2), K3, Z2
-	VMOVUPD      Z2, 896(R12)
+	VMOVUPD      256(BX)(R11*2), K3, Z2
+	VMOVUPD      Z2, 896(R9)
 	VMAXPD       Z2, Z3, Z2
 	VPBROADCASTD 12(SI), Z3
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z3, K3
 	VMOVUPD      6656(AX), Z4
-	VMOVUPD      (R9), K3, Z4
-	VMOVUPD      Z4, 960(R12)
+	VMOVUPD      (R10), K3, Z4
+	VMOVUPD      Z4, 960(R9)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z3, K3
 	VMOVUPD      6656(AX), Z5
-	VMOVUPD      64(R9), K3, Z5
-	VMOVUPD      Z5, 1024(R12)
+	VMOVUPD      64(R10), K3, Z5
+	VMOVUPD      Z5, 1024(R9)
 	VMAXPD       Z5, Z4, Z4
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z3, K3
 	VMOVUPD      6656(AX), Z5
-	VMOVUPD      128(R9), K3, Z5
-	VMOVUPD      Z5, 1088(R12)
+	VMOVUPD      128(R10), K3, Z5
+	VMOVUPD      Z5, 1088(R9)
 	VMAXPD       Z5, Z4, Z4
 	VPCMPQ       $0x04, xres64_cols3<>+0(SB), Z3, K3
 	VMOVUPD      6656(AX), Z5
-	VMOVUPD      192(R9), K3, Z5
-	VMOVUPD      Z5, 1152(R12)
+	VMOVUPD      192(R10), K3, Z5
+	VMOVUPD      Z5, 1152(R9)
 	VMAXPD       Z5, Z4, Z4
 	VPCMPQ       $0x04, xres64_cols4<>+0(SB), Z3, K2, K3
 	VMOVUPD      6656(AX), Z3
-	VMOVUPD      256(R9), K3, Z3
-	VMOVUPD      Z3, 1216(R12)
+	VMOVUPD      256(R10), K3, Z3
+	VMOVUPD      Z3, 1216(R9)
 	VMAXPD       Z3, Z4, Z3
 	VPBROADCASTD 16(SI), Z4
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z4, K3
 	VMOVUPD      6656(AX), Z5
-	VMOVUPD      (BX)(R10*4), K3, Z5
-	VMOVUPD      Z5, 1280(R12)
+	VMOVUPD      (BX)(R11*4), K3, Z5
+	VMOVUPD      Z5, 1280(R9)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z4, K3
 	VMOVUPD      6656(AX), Z6
-	VMOVUPD      64(BX)(R10*4), K3, Z6
-	VMOVUPD      Z6, 1344(R12)
+	VMOVUPD      64(BX)(R11*4), K3, Z6
+	VMOVUPD      Z6, 1344(R9)
 	VMAXPD       Z6, Z5, Z5
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z4, K3
 	VMOVUPD      6656(AX), Z6
-	VMOVUPD      128(BX)(R10*4), K3, Z6
-	VMOVUPD      Z6, 1408(R12)
+	VMOVUPD      128(BX)(R11*4), K3, Z6
+	VMOVUPD      Z6, 1408(R9)
 	VMAXPD       Z6, Z5, Z5
 	VPCMPQ       $0x04, xres64_cols3<>+0(SB), Z4, K3
 	VMOVUPD      6656(AX), Z6
-	VMOVUPD      192(BX)(R10*4), K3, Z6
-	VMOVUPD      Z6, 1472(R12)
+	VMOVUPD      192(BX)(R11*4), K3, Z6
+	VMOVUPD      Z6, 1472(R9)
 	VMAXPD       Z6, Z5, Z5
 	VPCMPQ       $0x04, xres64_cols4<>+0(SB), Z4, K2, K3
 	VMOVUPD      6656(AX), Z4
-	VMOVUPD      256(BX)(R10*4), K3, Z4
-	VMOVUPD      Z4, 1536(R12)
+	VMOVUPD      256(BX)(R11*4), K3, Z4
+	VMOVUPD      Z4, 1536(R9)
 	VMAXPD       Z4, Z5, Z4
 	VPBROADCASTD 20(SI), Z5
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z5, K3
 	VMOVUPD      6656(AX), Z6
-	VMOVUPD      (R9)(R10*2), K3, Z6
-	VMOVUPD      Z6, 1600(R12)
+	VMOVUPD      (R10)(R11*2), K3, Z6
+	VMOVUPD      Z6, 1600(R9)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z5, K3
 	VMOVUPD      6656(AX), Z7
-	VMOVUPD      64(R9)(R10*2), K3, Z7
-	VMOVUPD      Z7, 1664(R12)
+	VMOVUPD      64(R10)(R11*2), K3, Z7
+	VMOVUPD      Z7, 1664(R9)
 	VMAXPD       Z7, Z6, Z6
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z5, K3
 	VMOVUPD      6656(AX), Z7
-	VMOVUPD      128(R9)(R10*2), K3, Z7
-	VMOVUPD      Z7, 1728(R12)
+	VMOVUPD      128(R10)(R11*2), K3, Z7
+	VMOVUPD      Z7, 1728(R9)
 	VMAXPD       Z7, Z6, Z6
 	VPCMPQ       $0x04, xres64_cols3<>+0(SB), Z5, K3
 	VMOVUPD      6656(AX), Z7
-	VMOVUPD      192(R9)(R10*2), K3, Z7
-	VMOVUPD      Z7, 1792(R12)
+	VMOVUPD      192(R10)(R11*2), K3, Z7
+	VMOVUPD      Z7, 1792(R9)
 	VMAXPD       Z7, Z6, Z6
 	VPCMPQ       $0x04, xres64_cols4<>+0(SB), Z5, K2, K3
 	VMOVUPD      6656(AX), Z5
-	VMOVUPD      256(R9)(R10*2), K3, Z5
-	VMOVUPD      Z5, 1856(R12)
+	VMOVUPD      256(R10)(R11*2), K3, Z5
+	VMOVUPD      Z5, 1856(R9)
 	VMAXPD       Z5, Z6, Z5
 	VPBROADCASTD 24(SI), Z6
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z6, K3
 	VMOVUPD      6656(AX), Z7
-	VMOVUPD      (BX)(R11*2), K3, Z7
-	VMOVUPD      Z7, 1920(R12)
+	VMOVUPD      (BX)(R12*2), K3, Z7
+	VMOVUPD      Z7, 1920(R9)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z6, K3
 	VMOVUPD      6656(AX), Z8
-	VMOVUPD      64(BX)(R11*2), K3, Z8
-	VMOVUPD      Z8, 1984(R12)
+	VMOVUPD      64(BX)(R12*2), K3, Z8
+	VMOVUPD      Z8, 1984(R9)
 	VMAXPD       Z8, Z7, Z7
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z6, K3
 	VMOVUPD      6656(AX), Z8
-	VMOVUPD      128(BX)(R11*2), K3, Z8
-	VMOVUPD      Z8, 2048(R12)
+	VMOVUPD      128(BX)(R12*2), K3, Z8
+	VMOVUPD      Z8, 2048(R9)
 	VMAXPD       Z8, Z7, Z7
 	VPCMPQ       $0x04, xres64_cols3<>+0(SB), Z6, K3
 	VMOVUPD      6656(AX), Z8
-	VMOVUPD      192(BX)(R11*2), K3, Z8
-	VMOVUPD      Z8, 2112(R12)
+	VMOVUPD      192(BX)(R12*2), K3, Z8
+	VMOVUPD      Z8, 2112(R9)
 	VMAXPD       Z8, Z7, Z7
 	VPCMPQ       $0x04, xres64_cols4<>+0(SB), Z6, K2, K3
 	VMOVUPD      6656(AX), Z6
-	VMOVUPD      256(BX)(R11*2), K3, Z6
-	VMOVUPD      Z6, 2176(R12)
+	VMOVUPD      256(BX)(R12*2), K3, Z6
+	VMOVUPD      Z6, 2176(R9)
 	VMAXPD       Z6, Z7, Z6
 	VPBROADCASTD 28(SI), Z7
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z7, K3
 	VMOVUPD      6656(AX), Z8
-	VMOVUPD      (R9)(R10*4), K3, Z8
-	VMOVUPD      Z8, 2240(R12)
+	VMOVUPD      (R10)(R11*4), K3, Z8
+	VMOVUPD      Z8, 2240(R9)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z7, K3
 	VMOVUPD      6656(AX), Z9
-	VMOVUPD      64(R9)(R10*4), K3, Z9
-	VMOVUPD      Z9, 2304(R12)
+	VMOVUPD      64(R10)(R11*4), K3, Z9
+	VMOVUPD      Z9, 2304(R9)
 	VMAXPD       Z9, Z8, Z8
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z7, K3
 	VMOVUPD      6656(AX), Z9
-	VMOVUPD      128(R9)(R10*4), K3, Z9
-	VMOVUPD      Z9, 2368(R12)
+	VMOVUPD      128(R10)(R11*4), K3, Z9
+	VMOVUPD      Z9, 2368(R9)
 	VMAXPD       Z9, Z8, Z8
 	VPCMPQ       $0x04, xres64_cols3<>+0(SB), Z7, K3
 	VMOVUPD      6656(AX), Z9
-	VMOVUPD      192(R9)(R10*4), K3, Z9
-	VMOVUPD      Z9, 2432(R12)
+	VMOVUPD      192(R10)(R11*4), K3, Z9
+	VMOVUPD      Z9, 2432(R9)
 	VMAXPD       Z9, Z8, Z8
 	VPCMPQ       $0x04, xres64_cols4<>+0(SB), Z7, K2, K3
 	VMOVUPD      6656(AX), Z7
-	VMOVUPD      256(R9)(R10*4), K3, Z7
-	VMOVUPD      Z7, 2496(R12)
+	VMOVUPD      256(R10)(R11*4), K3, Z7
+	VMOVUPD      Z7, 2496(R9)
 	VMAXPD       Z7, Z8, Z7
 
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -99252,42 +98963,42 @@ d_r5groups:
 	VMAXPD     Z2, Z0, Z0
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (SI), R12
-	LEAQ         (BX)(R12*8), R12
-	VBROADCASTSD (R12), Z1
-	MOVLQSX      4(SI), R12
-	LEAQ         (BX)(R12*8), R12
-	VBROADCASTSD (R12)(R10*1), Z2
-	MOVLQSX      8(SI), R12
-	LEAQ         (BX)(R12*8), R12
-	VBROADCASTSD (R12)(R10*2), Z3
-	MOVLQSX      12(SI), R12
-	LEAQ         (R9)(R12*8), R12
-	VBROADCASTSD (R12), Z4
-	MOVLQSX      16(SI), R12
-	LEAQ         (BX)(R12*8), R12
-	VBROADCASTSD (R12)(R10*4), Z5
-	MOVLQSX      20(SI), R12
-	LEAQ         (R9)(R12*8), R12
-	VBROADCASTSD (R12)(R10*2), Z6
-	MOVLQSX      24(SI), R12
-	LEAQ         (BX)(R12*8), R12
-	VBROADCASTSD (R12)(R11*2), Z7
-	MOVLQSX      28(SI), R12
-	LEAQ         (R9)(R12*8), R12
-	VBROADCASTSD (R12)(R10*4), Z8
-	MOVL         $0x000000aa, R9
-	KMOVW        R9, K3
+	MOVLQSX      (SI), R13
+	LEAQ         (BX)(R13*8), R13
+	VBROADCASTSD (R13), Z1
+	MOVLQSX      4(SI), R13
+	LEAQ         (BX)(R13*8), R13
+	VBROADCASTSD (R13)(R11*1), Z2
+	MOVLQSX      8(SI), R13
+	LEAQ         (BX)(R13*8), R13
+	VBROADCASTSD (R13)(R11*2), Z3
+	MOVLQSX      12(SI), R13
+	LEAQ         (R10)(R13*8), R13
+	VBROADCASTSD (R13), Z4
+	MOVLQSX      16(SI), R13
+	LEAQ         (BX)(R13*8), R13
+	VBROADCASTSD (R13)(R11*4), Z5
+	MOVLQSX      20(SI), R13
+	LEAQ         (R10)(R13*8), R13
+	VBROADCASTSD (R13)(R11*2), Z6
+	MOVLQSX      24(SI), R13
+	LEAQ         (BX)(R13*8), R13
+	VBROADCASTSD (R13)(R12*2), Z7
+	MOVLQSX      28(SI), R13
+	LEAQ         (R10)(R13*8), R13
+	VBROADCASTSD (R13)(R11*4), Z8
+	MOVL         $0x000000aa, R10
+	KMOVW        R10, K3
 	VBLENDMPD    Z2, Z1, K3, Z1
 	VBLENDMPD    Z4, Z3, K3, Z3
 	VBLENDMPD    Z6, Z5, K3, Z5
 	VBLENDMPD    Z8, Z7, K3, Z7
-	MOVL         $0x000000cc, R9
-	KMOVW        R9, K3
+	MOVL         $0x000000cc, R10
+	KMOVW        R10, K3
 	VBLENDMPD    Z3, Z1, K3, Z1
 	VBLENDMPD    Z7, Z5, K3, Z5
-	MOVL         $0x000000f0, R9
-	KMOVW        R9, K3
+	MOVL         $0x000000f0, R10
+	KMOVW        R10, K3
 	VBLENDMPD    Z5, Z1, K3, Z1
 	VMAXPD       Z1, Z0, Z2
 
@@ -99340,9 +99051,6 @@ d_r5groups:
 	VPADDQ  2432(AX), Z2, Z2
 	VMULPD  Z2, Z3, Z1
 	VMOVUPD Z1, 152(SP)
-	LEAQ    344(SP), R9
-	ADDQ    $0x3f, R9
-	ANDQ    $-64, R9
 
 	// Exp pass from the scratch block (register budget: 3 + 8 sums + 5*4 + 1).
 	VBROADCASTSD 280(SP), Z1
@@ -100536,184 +100244,181 @@ d_r5groups:
 	VMULPD       Z2, Z0, Z0
 	VXORPD       3968(AX), Z0, Z0
 	VMOVUPD      Z0, 80(SP)
-	LEAQ         344(SP), R12
-	ADDQ         $0x3f, R12
-	ANDQ         $-64, R12
 
 	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
-	LEAQ      (DX)(R11*1), R9
+	LEAQ      (DX)(R12*1), R10
 	VMOVDQU64 11904(AX), Z0
 	VPERMPD   Z3, Z0, Z0
-	VMOVUPD   (R12), Z1
+	VMOVUPD   (R9), Z1
 	VMULPD    Z0, Z1, Z1
 	VMOVUPD   Z1, (DX)
-	VMOVUPD   64(R12), Z1
+	VMOVUPD   64(R9), Z1
 	VMULPD    Z0, Z1, Z1
 	VMOVUPD   Z1, 64(DX)
-	VMOVUPD   128(R12), Z1
+	VMOVUPD   128(R9), Z1
 	VMULPD    Z0, Z1, Z1
 	VMOVUPD   Z1, 128(DX)
-	VMOVUPD   192(R12), Z1
+	VMOVUPD   192(R9), Z1
 	VMULPD    Z0, Z1, Z1
 	VMOVUPD   Z1, 192(DX)
-	VMOVUPD   256(R12), Z1
+	VMOVUPD   256(R9), Z1
 	VMULPD    Z0, Z1, Z1
 	VMOVUPD   Z1, K2, 256(DX)
 	VMOVDQU64 12032(AX), Z0
 	VPERMPD   Z3, Z0, Z0
-	VMOVUPD   320(R12), Z1
+	VMOVUPD   320(R9), Z1
 	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, (DX)(R10*1)
-	VMOVUPD   384(R12), Z1
+	VMOVUPD   Z1, (DX)(R11*1)
+	VMOVUPD   384(R9), Z1
 	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, 64(DX)(R10*1)
-	VMOVUPD   448(R12), Z1
+	VMOVUPD   Z1, 64(DX)(R11*1)
+	VMOVUPD   448(R9), Z1
 	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, 128(DX)(R10*1)
-	VMOVUPD   512(R12), Z1
+	VMOVUPD   Z1, 128(DX)(R11*1)
+	VMOVUPD   512(R9), Z1
 	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, 192(DX)(R10*1)
-	VMOVUPD   576(R12), Z1
+	VMOVUPD   Z1, 192(DX)(R11*1)
+	VMOVUPD   576(R9), Z1
 	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, K2, 256(DX)(R10*1)
+	VMOVUPD   Z1, K2, 256(DX)(R11*1)
 	VMOVDQU64 12160(AX), Z0
 	VPERMPD   Z3, Z0, Z0
-	VMOVUPD   640(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, (DX)(R10*2)
-	VMOVUPD   704(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, 64(DX)(R10*2)
-	VMOVUPD   768(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, 128(DX)(R10*2)
-	VMOVUPD   832(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, 192(DX)(R10*2)
-	VMOVUPD   896(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, K2, 256(DX)(R10*2)
-	VMOVDQU64 12288(AX), Z0
-	VPERMPD   Z3, Z0, Z0
-	VMOVUPD   960(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, (R9)
-	VMOVUPD   1024(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, 64(R9)
-	VMOVUPD   1088(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, 128(R9)
-	VMOVUPD   1152(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, 192(R9)
-	VMOVUPD   1216(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, K2, 256(R9)
-	VMOVDQU64 12416(AX), Z0
-	VPERMPD   Z3, Z0, Z0
-	VMOVUPD   1280(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, (DX)(R10*4)
-	VMOVUPD   1344(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, 64(DX)(R10*4)
-	VMOVUPD   1408(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, 128(DX)(R10*4)
-	VMOVUPD   1472(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, 192(DX)(R10*4)
-	VMOVUPD   1536(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, K2, 256(DX)(R10*4)
-	VMOVDQU64 12544(AX), Z0
-	VPERMPD   Z3, Z0, Z0
-	VMOVUPD   1600(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, (R9)(R10*2)
-	VMOVUPD   1664(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, 64(R9)(R10*2)
-	VMOVUPD   1728(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, 128(R9)(R10*2)
-	VMOVUPD   1792(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, 192(R9)(R10*2)
-	VMOVUPD   1856(R12), Z1
-	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, K2, 256(R9)(R10*2)
-	VMOVDQU64 12672(AX), Z0
-	VPERMPD   Z3, Z0, Z0
-	VMOVUPD   1920(R12), Z1
+	VMOVUPD   640(R9), Z1
 	VMULPD    Z0, Z1, Z1
 	VMOVUPD   Z1, (DX)(R11*2)
-	VMOVUPD   1984(R12), Z1
+	VMOVUPD   704(R9), Z1
 	VMULPD    Z0, Z1, Z1
 	VMOVUPD   Z1, 64(DX)(R11*2)
-	VMOVUPD   2048(R12), Z1
+	VMOVUPD   768(R9), Z1
 	VMULPD    Z0, Z1, Z1
 	VMOVUPD   Z1, 128(DX)(R11*2)
-	VMOVUPD   2112(R12), Z1
+	VMOVUPD   832(R9), Z1
 	VMULPD    Z0, Z1, Z1
 	VMOVUPD   Z1, 192(DX)(R11*2)
-	VMOVUPD   2176(R12), Z1
+	VMOVUPD   896(R9), Z1
 	VMULPD    Z0, Z1, Z1
 	VMOVUPD   Z1, K2, 256(DX)(R11*2)
+	VMOVDQU64 12288(AX), Z0
+	VPERMPD   Z3, Z0, Z0
+	VMOVUPD   960(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, (R10)
+	VMOVUPD   1024(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, 64(R10)
+	VMOVUPD   1088(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, 128(R10)
+	VMOVUPD   1152(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, 192(R10)
+	VMOVUPD   1216(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, K2, 256(R10)
+	VMOVDQU64 12416(AX), Z0
+	VPERMPD   Z3, Z0, Z0
+	VMOVUPD   1280(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, (DX)(R11*4)
+	VMOVUPD   1344(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, 64(DX)(R11*4)
+	VMOVUPD   1408(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, 128(DX)(R11*4)
+	VMOVUPD   1472(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, 192(DX)(R11*4)
+	VMOVUPD   1536(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, K2, 256(DX)(R11*4)
+	VMOVDQU64 12544(AX), Z0
+	VPERMPD   Z3, Z0, Z0
+	VMOVUPD   1600(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, (R10)(R11*2)
+	VMOVUPD   1664(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, 64(R10)(R11*2)
+	VMOVUPD   1728(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, 128(R10)(R11*2)
+	VMOVUPD   1792(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, 192(R10)(R11*2)
+	VMOVUPD   1856(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, K2, 256(R10)(R11*2)
+	VMOVDQU64 12672(AX), Z0
+	VPERMPD   Z3, Z0, Z0
+	VMOVUPD   1920(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, (DX)(R12*2)
+	VMOVUPD   1984(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, 64(DX)(R12*2)
+	VMOVUPD   2048(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, 128(DX)(R12*2)
+	VMOVUPD   2112(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, 192(DX)(R12*2)
+	VMOVUPD   2176(R9), Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, K2, 256(DX)(R12*2)
 	VMOVDQU64 12800(AX), Z0
 	VPERMPD   Z3, Z0, Z0
-	VMOVUPD   2240(R12), Z1
+	VMOVUPD   2240(R9), Z1
 	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, (R9)(R10*4)
-	VMOVUPD   2304(R12), Z1
+	VMOVUPD   Z1, (R10)(R11*4)
+	VMOVUPD   2304(R9), Z1
 	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, 64(R9)(R10*4)
-	VMOVUPD   2368(R12), Z1
+	VMOVUPD   Z1, 64(R10)(R11*4)
+	VMOVUPD   2368(R9), Z1
 	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, 128(R9)(R10*4)
-	VMOVUPD   2432(R12), Z1
+	VMOVUPD   Z1, 128(R10)(R11*4)
+	VMOVUPD   2432(R9), Z1
 	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, 192(R9)(R10*4)
-	VMOVUPD   2496(R12), Z1
+	VMOVUPD   Z1, 192(R10)(R11*4)
+	VMOVUPD   2496(R9), Z1
 	VMULPD    Z0, Z1, Z1
-	VMOVUPD   Z1, K2, 256(R9)(R10*4)
+	VMOVUPD   Z1, K2, 256(R10)(R11*4)
 
 	// ds at each target: minus the other entries' share.
-	LEAQ    (DX), R12
-	MOVLQSX (SI), R13
-	MOVQ    80(SP), R14
-	MOVQ    R14, (R12)(R13*8)
-	LEAQ    (DX)(R10*1), R12
-	MOVLQSX 4(SI), R13
-	MOVQ    88(SP), R14
-	MOVQ    R14, (R12)(R13*8)
-	LEAQ    (DX)(R10*2), R12
-	MOVLQSX 8(SI), R13
-	MOVQ    96(SP), R14
-	MOVQ    R14, (R12)(R13*8)
-	LEAQ    (R9), R12
-	MOVLQSX 12(SI), R13
-	MOVQ    104(SP), R14
-	MOVQ    R14, (R12)(R13*8)
-	LEAQ    (DX)(R10*4), R12
-	MOVLQSX 16(SI), R13
-	MOVQ    112(SP), R14
-	MOVQ    R14, (R12)(R13*8)
-	LEAQ    (R9)(R10*2), R12
-	MOVLQSX 20(SI), R13
-	MOVQ    120(SP), R14
-	MOVQ    R14, (R12)(R13*8)
-	LEAQ    (DX)(R11*2), R12
-	MOVLQSX 24(SI), R13
-	MOVQ    128(SP), R14
-	MOVQ    R14, (R12)(R13*8)
-	LEAQ    (R9)(R10*4), R9
-	MOVLQSX 28(SI), R12
-	MOVQ    136(SP), R13
-	MOVQ    R13, (R9)(R12*8)
-	LEAQ    (BX)(R10*8), BX
-	LEAQ    (DX)(R10*8), DX
+	LEAQ    (DX), R13
+	MOVLQSX (SI), R14
+	MOVQ    80(SP), R15
+	MOVQ    R15, (R13)(R14*8)
+	LEAQ    (DX)(R11*1), R13
+	MOVLQSX 4(SI), R14
+	MOVQ    88(SP), R15
+	MOVQ    R15, (R13)(R14*8)
+	LEAQ    (DX)(R11*2), R13
+	MOVLQSX 8(SI), R14
+	MOVQ    96(SP), R15
+	MOVQ    R15, (R13)(R14*8)
+	LEAQ    (R10), R13
+	MOVLQSX 12(SI), R14
+	MOVQ    104(SP), R15
+	MOVQ    R15, (R13)(R14*8)
+	LEAQ    (DX)(R11*4), R13
+	MOVLQSX 16(SI), R14
+	MOVQ    112(SP), R15
+	MOVQ    R15, (R13)(R14*8)
+	LEAQ    (R10)(R11*2), R13
+	MOVLQSX 20(SI), R14
+	MOVQ    120(SP), R15
+	MOVQ    R15, (R13)(R14*8)
+	LEAQ    (DX)(R12*2), R13
+	MOVLQSX 24(SI), R14
+	MOVQ    128(SP), R15
+	MOVQ    R15, (R13)(R14*8)
+	LEAQ    (R10)(R11*4), R10
+	MOVLQSX 28(SI), R13
+	MOVQ    136(SP), R14
+	MOVQ    R14, (R10)(R13*8)
+	LEAQ    (BX)(R11*8), BX
+	LEAQ    (DX)(R11*8), DX
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000020, SI
 	SUBQ    $0x08, DI
@@ -100734,15 +100439,12 @@ d_r5solo:
 	JMP   d_r5groups
 
 d_r5one:
-	MOVLQSX (SI), R9
-	TESTQ   R9, R9
+	MOVLQSX (SI), R10
+	TESTQ   R10, R10
 	JS      d_r5oignored
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         344(SP), R9
-	ADDQ         $0x3f, R9
-	ANDQ         $-64, R9
 	VPBROADCASTD (SI), Z0
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z0, K3
 	VMOVUPD      6656(AX), Z1
@@ -100793,8 +100495,8 @@ d_r5one:
 	VMAXPD     Z1, Z0, Z0
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (SI), R9
-	VBROADCASTSD (BX)(R9*8), Z1
+	MOVLQSX      (SI), R10
+	VBROADCASTSD (BX)(R10*8), Z1
 	VMAXPD       Z1, Z0, Z2
 
 	// Others' max more than confidentMargin (float64: confidentMargin64)
@@ -100846,9 +100548,6 @@ d_r5one:
 	VPADDQ  2432(AX), Z2, Z2
 	VMULPD  Z2, Z3, Z1
 	VMOVUPD Z1, 152(SP)
-	LEAQ    344(SP), R9
-	ADDQ    $0x3f, R9
-	ANDQ    $-64, R9
 
 	// Exp pass from the scratch block (register budget: 3 + 8 sums + 5*4 + 1).
 	VBROADCASTSD 280(SP), Z1
@@ -101090,9 +100789,6 @@ d_r5one:
 	VMULPD       Z2, Z0, Z0
 	VXORPD       3968(AX), Z0, Z0
 	VMOVUPD      Z0, 80(SP)
-	LEAQ         344(SP), R9
-	ADDQ         $0x3f, R9
-	ANDQ         $-64, R9
 
 	// ds = e * g/Z, the rows' vectors as held (or from the scratch block).
 	VMOVUPD (R9), Z0
@@ -101112,10 +100808,10 @@ d_r5one:
 	VMOVUPD Z0, K2, 256(DX)
 
 	// ds at each target: minus the other entries' share.
-	LEAQ    (DX), R9
-	MOVLQSX (SI), R12
-	MOVQ    80(SP), R13
-	MOVQ    R13, (R9)(R12*8)
+	LEAQ    (DX), R10
+	MOVLQSX (SI), R13
+	MOVQ    80(SP), R14
+	MOVQ    R14, (R10)(R13*8)
 
 d_r5onext:
 	LEAQ (BX)(R8*8), BX
@@ -101128,33 +100824,33 @@ d_r5onext:
 
 d_r5oignored:
 	MOVQ   $0x00000000, (CX)
-	MOVQ   R8, R9
-	MOVQ   DX, R12
+	MOVQ   R8, R10
+	MOVQ   DX, R13
 	VXORPS Z0, Z0, Z0
 
 d_r5ozero_loop:
-	CMPQ    R9, $0x00000020
+	CMPQ    R10, $0x00000020
 	JL      d_r5ozero_one
-	VMOVUPD Z0, (R12)
-	VMOVUPD Z0, 64(R12)
-	VMOVUPD Z0, 128(R12)
-	VMOVUPD Z0, 192(R12)
-	ADDQ    $0x00000100, R12
-	SUBQ    $0x00000020, R9
+	VMOVUPD Z0, (R13)
+	VMOVUPD Z0, 64(R13)
+	VMOVUPD Z0, 128(R13)
+	VMOVUPD Z0, 192(R13)
+	ADDQ    $0x00000100, R13
+	SUBQ    $0x00000020, R10
 	JMP     d_r5ozero_loop
 
 d_r5ozero_one:
-	CMPQ    R9, $0x00000008
+	CMPQ    R10, $0x00000008
 	JL      d_r5ozero_tail
-	VMOVUPD Z0, (R12)
-	ADDQ    $0x00000040, R12
-	SUBQ    $0x00000008, R9
+	VMOVUPD Z0, (R13)
+	ADDQ    $0x00000040, R13
+	SUBQ    $0x00000008, R10
 	JMP     d_r5ozero_one
 
 d_r5ozero_tail:
-	TESTQ   R9, R9
+	TESTQ   R10, R10
 	JE      d_r5ozero_done
-	VMOVUPD Z0, K1, (R12)
+	VMOVUPD Z0, K1, (R13)
 
 d_r5ozero_done:
 	JMP d_r5onext
@@ -101198,157 +100894,158 @@ TEXT ·crossEntropyLossScratch3F64AVX512(SB), $3048-112
 	XORQ R8, R8
 
 pfnext:
+	LEAQ 344(SP), R8
+	ADDQ $0x3f, R8
+	ANDQ $-64, R8
+
 	// Rows of 3 float64 vectors, the last masked: resident.
 	CMPQ    DI, $0x00000018
 	JA      l_r3skip
-	MOVQ    DI, R8
-	SUBQ    $0x00000010, R8
-	LEAQ    ktab<>+0(SB), R9
-	MOVWLZX (R9)(R8*2), R8
-	KMOVW   R8, K1
 	MOVQ    DI, R9
-	SHLQ    $0x03, R9
-	LEAQ    (R9)(R9*2), R10
+	SUBQ    $0x00000010, R9
+	LEAQ    ktab<>+0(SB), R10
+	MOVWLZX (R10)(R9*2), R9
+	KMOVW   R9, K1
+	MOVQ    DI, R10
+	SHLQ    $0x03, R10
+	LEAQ    (R10)(R10*2), R11
 
 l_r3groups:
 	CMPQ  SI, $0x08
 	JL    l_r3rest
-	MOVL  (BX), R8
-	ORL   4(BX), R8
-	ORL   8(BX), R8
-	ORL   12(BX), R8
-	ORL   16(BX), R8
-	ORL   20(BX), R8
-	ORL   24(BX), R8
-	ORL   28(BX), R8
-	TESTL R8, R8
+	MOVL  (BX), R9
+	ORL   4(BX), R9
+	ORL   8(BX), R9
+	ORL   12(BX), R9
+	ORL   16(BX), R9
+	ORL   20(BX), R9
+	ORL   24(BX), R9
+	ORL   28(BX), R9
+	TESTL R9, R9
 	JS    l_r3bail
-	LEAQ  (DX)(R10*1), R8
+	LEAQ  (DX)(R11*1), R9
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         344(SP), R11
-	ADDQ         $0x3f, R11
-	ANDQ         $-64, R11
 	VPBROADCASTD (BX), Z0
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z0, K2
 	VMOVUPD      6656(AX), Z1
 	VMOVUPD      (DX), K2, Z1
-	VMOVUPD      Z1, (R11)
+	VMOVUPD      Z1, (R8)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z0, K2
 	VMOVUPD      6656(AX), Z2
 	VMOVUPD      64(DX), K2, Z2
-	VMOVUPD      Z2, 64(R11)
+	VMOVUPD      Z2, 64(R8)
 	VMAXPD       Z2, Z1, Z1
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z0, K1, K2
 	VMOVUPD      6656(AX), Z0
 	VMOVUPD      128(DX), K2, Z0
-	VMOVUPD      Z0, 128(R11)
+	VMOVUPD      Z0, 128(R8)
 	VMAXPD       Z0, Z1, Z0
 	VPBROADCASTD 4(BX), Z1
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z1, K2
 	VMOVUPD      6656(AX), Z2
-	VMOVUPD      (DX)(R9*1), K2, Z2
-	VMOVUPD      Z2, 192(R11)
+	VMOVUPD      (DX)(R10*1), K2, Z2
+	VMOVUPD      Z2, 192(R8)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z1, K2
 	VMOVUPD      6656(AX), Z3
-	VMOVUPD      64(DX)(R9*1), K2, Z3
-	VMOVUPD      Z3, 256(R11)
+	VMOVUPD      64(DX)(R10*1), K2, Z3
+	VMOVUPD      Z3, 256(R8)
 	VMAXPD       Z3, Z2, Z2
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z1, K1, K2
 	VMOVUPD      6656(AX), Z1
-	VMOVUPD      128(DX)(R9*1), K2, Z1
-	VMOVUPD      Z1, 320(R11)
+	VMOVUPD      128(DX)(R10*1), K2, Z1
+	VMOVUPD      Z1, 320(R8)
 	VMAXPD       Z1, Z2, Z1
 	VPBROADCASTD 8(BX), Z2
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z2, K2
 	VMOVUPD      6656(AX), Z3
-	VMOVUPD      (DX)(R9*2), K2, Z3
-	VMOVUPD      Z3, 384(R11)
+	VMOVUPD      (DX)(R10*2), K2, Z3
+	VMOVUPD      Z3, 384(R8)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z2, K2
 	VMOVUPD      6656(AX), Z4
-	VMOVUPD      64(DX)(R9*2), K2, Z4
-	VMOVUPD      Z4, 448(R11)
+	VMOVUPD      64(DX)(R10*2), K2, Z4
+	VMOVUPD      Z4, 448(R8)
 	VMAXPD       Z4, Z3, Z3
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z2, K1, K2
 	VMOVUPD      6656(AX), Z2
-	VMOVUPD      128(DX)(R9*2), K2, Z2
-	VMOVUPD      Z2, 512(R11)
+	VMOVUPD      128(DX)(R10*2), K2, Z2
+	VMOVUPD      Z2, 512(R8)
 	VMAXPD       Z2, Z3, Z2
 	VPBROADCASTD 12(BX), Z3
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z3, K2
 	VMOVUPD      6656(AX), Z4
-	VMOVUPD      (R8), K2, Z4
-	VMOVUPD      Z4, 576(R11)
+	VMOVUPD      (R9), K2, Z4
+	VMOVUPD      Z4, 576(R8)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z3, K2
 	VMOVUPD      6656(AX), Z5
-	VMOVUPD      64(R8), K2, Z5
-	VMOVUPD      Z5, 640(R11)
+	VMOVUPD      64(R9), K2, Z5
+	VMOVUPD      Z5, 640(R8)
 	VMAXPD       Z5, Z4, Z4
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z3, K1, K2
 	VMOVUPD      6656(AX), Z3
-	VMOVUPD      128(R8), K2, Z3
-	VMOVUPD      Z3, 704(R11)
+	VMOVUPD      128(R9), K2, Z3
+	VMOVUPD      Z3, 704(R8)
 	VMAXPD       Z3, Z4, Z3
 	VPBROADCASTD 16(BX), Z4
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z4, K2
 	VMOVUPD      6656(AX), Z5
-	VMOVUPD      (DX)(R9*4), K2, Z5
-	VMOVUPD      Z5, 768(R11)
+	VMOVUPD      (DX)(R10*4), K2, Z5
+	VMOVUPD      Z5, 768(R8)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z4, K2
 	VMOVUPD      6656(AX), Z6
-	VMOVUPD      64(DX)(R9*4), K2, Z6
-	VMOVUPD      Z6, 832(R11)
+	VMOVUPD      64(DX)(R10*4), K2, Z6
+	VMOVUPD      Z6, 832(R8)
 	VMAXPD       Z6, Z5, Z5
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z4, K1, K2
 	VMOVUPD      6656(AX), Z4
-	VMOVUPD      128(DX)(R9*4), K2, Z4
-	VMOVUPD      Z4, 896(R11)
+	VMOVUPD      128(DX)(R10*4), K2, Z4
+	VMOVUPD      Z4, 896(R8)
 	VMAXPD       Z4, Z5, Z4
 	VPBROADCASTD 20(BX), Z5
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z5, K2
 	VMOVUPD      6656(AX), Z6
-	VMOVUPD      (R8)(R9*2), K2, Z6
-	VMOVUPD      Z6, 960(R11)
+	VMOVUPD      (R9)(R10*2), K2, Z6
+	VMOVUPD      Z6, 960(R8)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z5, K2
 	VMOVUPD      6656(AX), Z7
-	VMOVUPD      64(R8)(R9*2), K2, Z7
-	VMOVUPD      Z7, 1024(R11)
+	VMOVUPD      64(R9)(R10*2), K2, Z7
+	VMOVUPD      Z7, 1024(R8)
 	VMAXPD       Z7, Z6, Z6
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z5, K1, K2
 	VMOVUPD      6656(AX), Z5
-	VMOVUPD      128(R8)(R9*2), K2, Z5
-	VMOVUPD      Z5, 1088(R11)
+	VMOVUPD      128(R9)(R10*2), K2, Z5
+	VMOVUPD      Z5, 1088(R8)
 	VMAXPD       Z5, Z6, Z5
 	VPBROADCASTD 24(BX), Z6
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z6, K2
 	VMOVUPD      6656(AX), Z7
-	VMOVUPD      (DX)(R10*2), K2, Z7
-	VMOVUPD      Z7, 1152(R11)
+	VMOVUPD      (DX)(R11*2), K2, Z7
+	VMOVUPD      Z7, 1152(R8)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z6, K2
 	VMOVUPD      6656(AX), Z8
-	VMOVUPD      64(DX)(R10*2), K2, Z8
-	VMOVUPD      Z8, 1216(R11)
+	VMOVUPD      64(DX)(R11*2), K2, Z8
+	VMOVUPD      Z8, 1216(R8)
 	VMAXPD       Z8, Z7, Z7
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z6, K1, K2
 	VMOVUPD      6656(AX), Z6
-	VMOVUPD      128(DX)(R10*2), K2, Z6
-	VMOVUPD      Z6, 1280(R11)
+	VMOVUPD      128(DX)(R11*2), K2, Z6
+	VMOVUPD      Z6, 1280(R8)
 	VMAXPD       Z6, Z7, Z6
 	VPBROADCASTD 28(BX), Z7
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z7, K2
 	VMOVUPD      6656(AX), Z8
-	VMOVUPD      (R8)(R9*4), K2, Z8
-	VMOVUPD      Z8, 1344(R11)
+	VMOVUPD      (R9)(R10*4), K2, Z8
+	VMOVUPD      Z8, 1344(R8)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z7, K2
 	VMOVUPD      6656(AX), Z9
-	VMOVUPD      64(R8)(R9*4), K2, Z9
-	VMOVUPD      Z9, 1408(R11)
+	VMOVUPD      64(R9)(R10*4), K2, Z9
+	VMOVUPD      Z9, 1408(R8)
 	VMAXPD       Z9, Z8, Z8
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z7, K1, K2
 	VMOVUPD      6656(AX), Z7
-	VMOVUPD      128(R8)(R9*4), K2, Z7
-	VMOVUPD      Z7, 1472(R11)
+	VMOVUPD      128(R9)(R10*4), K2, Z7
+	VMOVUPD      Z7, 1472(R8)
 	VMAXPD       Z7, Z8, Z7
 
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -101375,42 +101072,42 @@ l_r3groups:
 	VMAXPD     Z2, Z0, Z0
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11), Z1
-	MOVLQSX      4(BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11)(R9*1), Z2
-	MOVLQSX      8(BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11)(R9*2), Z3
-	MOVLQSX      12(BX), R11
-	LEAQ         (R8)(R11*8), R11
-	VBROADCASTSD (R11), Z4
-	MOVLQSX      16(BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11)(R9*4), Z5
-	MOVLQSX      20(BX), R11
-	LEAQ         (R8)(R11*8), R11
-	VBROADCASTSD (R11)(R9*2), Z6
-	MOVLQSX      24(BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11)(R10*2), Z7
-	MOVLQSX      28(BX), R11
-	LEAQ         (R8)(R11*8), R11
-	VBROADCASTSD (R11)(R9*4), Z8
-	MOVL         $0x000000aa, R8
-	KMOVW        R8, K2
+	MOVLQSX      (BX), R12
+	LEAQ         (DX)(R12*8), R12
+	VBROADCASTSD (R12), Z1
+	MOVLQSX      4(BX), R12
+	LEAQ         (DX)(R12*8), R12
+	VBROADCASTSD (R12)(R10*1), Z2
+	MOVLQSX      8(BX), R12
+	LEAQ         (DX)(R12*8), R12
+	VBROADCASTSD (R12)(R10*2), Z3
+	MOVLQSX      12(BX), R12
+	LEAQ         (R9)(R12*8), R12
+	VBROADCASTSD (R12), Z4
+	MOVLQSX      16(BX), R12
+	LEAQ         (DX)(R12*8), R12
+	VBROADCASTSD (R12)(R10*4), Z5
+	MOVLQSX      20(BX), R12
+	LEAQ         (R9)(R12*8), R12
+	VBROADCASTSD (R12)(R10*2), Z6
+	MOVLQSX      24(BX), R12
+	LEAQ         (DX)(R12*8), R12
+	VBROADCASTSD (R12)(R11*2), Z7
+	MOVLQSX      28(BX), R12
+	LEAQ         (R9)(R12*8), R12
+	VBROADCASTSD (R12)(R10*4), Z8
+	MOVL         $0x000000aa, R9
+	KMOVW        R9, K2
 	VBLENDMPD    Z2, Z1, K2, Z1
 	VBLENDMPD    Z4, Z3, K2, Z3
 	VBLENDMPD    Z6, Z5, K2, Z5
 	VBLENDMPD    Z8, Z7, K2, Z7
-	MOVL         $0x000000cc, R8
-	KMOVW        R8, K2
+	MOVL         $0x000000cc, R9
+	KMOVW        R9, K2
 	VBLENDMPD    Z3, Z1, K2, Z1
 	VBLENDMPD    Z7, Z5, K2, Z5
-	MOVL         $0x000000f0, R8
-	KMOVW        R8, K2
+	MOVL         $0x000000f0, R9
+	KMOVW        R9, K2
 	VBLENDMPD    Z5, Z1, K2, Z1
 	VMAXPD       Z1, Z0, Z2
 
@@ -101463,9 +101160,6 @@ l_r3groups:
 	VPADDQ  2432(AX), Z2, Z2
 	VMULPD  Z2, Z3, Z1
 	VMOVUPD Z1, 152(SP)
-	LEAQ    344(SP), R8
-	ADDQ    $0x3f, R8
-	ANDQ    $-64, R8
 
 	// Exp pass from the scratch block (register budget: 3 + 8 sums + 5*4 + 1).
 	VBROADCASTSD 280(SP), Z1
@@ -102209,7 +101903,7 @@ l_r3groups:
 	KANDW   K3, K2, K2
 	VMOVAPD Z5, K2, Z2
 	VMOVUPD Z2, (CX)
-	LEAQ    (DX)(R9*8), DX
+	LEAQ    (DX)(R10*8), DX
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000020, BX
 	SUBQ    $0x08, SI
@@ -102230,15 +101924,12 @@ l_r3solo:
 	JMP   l_r3groups
 
 l_r3one:
-	MOVLQSX (BX), R8
-	TESTQ   R8, R8
+	MOVLQSX (BX), R9
+	TESTQ   R9, R9
 	JS      l_r3oignored
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         344(SP), R8
-	ADDQ         $0x3f, R8
-	ANDQ         $-64, R8
 	VPBROADCASTD (BX), Z0
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z0, K2
 	VMOVUPD      6656(AX), Z1
@@ -102279,8 +101970,8 @@ l_r3one:
 	VMAXPD     Z1, Z0, Z0
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (BX), R8
-	VBROADCASTSD (DX)(R8*8), Z1
+	MOVLQSX      (BX), R9
+	VBROADCASTSD (DX)(R9*8), Z1
 	VMAXPD       Z1, Z0, Z2
 
 	// Others' max more than confidentMargin (float64: confidentMargin64)
@@ -102332,9 +102023,6 @@ l_r3one:
 	VPADDQ  2432(AX), Z2, Z2
 	VMULPD  Z2, Z3, Z1
 	VMOVUPD Z1, 152(SP)
-	LEAQ    344(SP), R8
-	ADDQ    $0x3f, R8
-	ANDQ    $-64, R8
 
 	// Exp pass from the scratch block (register budget: 3 + 8 sums + 5*4 + 1).
 	VBROADCASTSD 280(SP), Z1
@@ -102533,194 +102221,191 @@ l_r3skip:
 	// Rows of 4 float64 vectors, the last masked: resident.
 	CMPQ    DI, $0x00000020
 	JA      l_r4skip
-	MOVQ    DI, R8
-	SUBQ    $0x00000018, R8
-	LEAQ    ktab<>+0(SB), R9
-	MOVWLZX (R9)(R8*2), R8
-	KMOVW   R8, K1
 	MOVQ    DI, R9
-	SHLQ    $0x03, R9
-	LEAQ    (R9)(R9*2), R10
+	SUBQ    $0x00000018, R9
+	LEAQ    ktab<>+0(SB), R10
+	MOVWLZX (R10)(R9*2), R9
+	KMOVW   R9, K1
+	MOVQ    DI, R10
+	SHLQ    $0x03, R10
+	LEAQ    (R10)(R10*2), R11
 
 l_r4groups:
 	CMPQ  SI, $0x08
 	JL    l_r4rest
-	MOVL  (BX), R8
-	ORL   4(BX), R8
-	ORL   8(BX), R8
-	ORL   12(BX), R8
-	ORL   16(BX), R8
-	ORL   20(BX), R8
-	ORL   24(BX), R8
-	ORL   28(BX), R8
-	TESTL R8, R8
+	MOVL  (BX), R9
+	ORL   4(BX), R9
+	ORL   8(BX), R9
+	ORL   12(BX), R9
+	ORL   16(BX), R9
+	ORL   20(BX), R9
+	ORL   24(BX), R9
+	ORL   28(BX), R9
+	TESTL R9, R9
 	JS    l_r4bail
-	LEAQ  (DX)(R10*1), R8
+	LEAQ  (DX)(R11*1), R9
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         344(SP), R11
-	ADDQ         $0x3f, R11
-	ANDQ         $-64, R11
 	VPBROADCASTD (BX), Z0
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z0, K2
 	VMOVUPD      6656(AX), Z1
 	VMOVUPD      (DX), K2, Z1
-	VMOVUPD      Z1, (R11)
+	VMOVUPD      Z1, (R8)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z0, K2
 	VMOVUPD      6656(AX), Z2
 	VMOVUPD      64(DX), K2, Z2
-	VMOVUPD      Z2, 64(R11)
+	VMOVUPD      Z2, 64(R8)
 	VMAXPD       Z2, Z1, Z1
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z0, K2
 	VMOVUPD      6656(AX), Z2
 	VMOVUPD      128(DX), K2, Z2
-	VMOVUPD      Z2, 128(R11)
+	VMOVUPD      Z2, 128(R8)
 	VMAXPD       Z2, Z1, Z1
 	VPCMPQ       $0x04, xres64_cols3<>+0(SB), Z0, K1, K2
 	VMOVUPD      6656(AX), Z0
 	VMOVUPD      192(DX), K2, Z0
-	VMOVUPD      Z0, 192(R11)
+	VMOVUPD      Z0, 192(R8)
 	VMAXPD       Z0, Z1, Z0
 	VPBROADCASTD 4(BX), Z1
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z1, K2
 	VMOVUPD      6656(AX), Z2
-	VMOVUPD      (DX)(R9*1), K2, Z2
-	VMOVUPD      Z2, 256(R11)
+	VMOVUPD      (DX)(R10*1), K2, Z2
+	VMOVUPD      Z2, 256(R8)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z1, K2
 	VMOVUPD      6656(AX), Z3
-	VMOVUPD      64(DX)(R9*1), K2, Z3
-	VMOVUPD      Z3, 320(R11)
+	VMOVUPD      64(DX)(R10*1), K2, Z3
+	VMOVUPD      Z3, 320(R8)
 	VMAXPD       Z3, Z2, Z2
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z1, K2
 	VMOVUPD      6656(AX), Z3
-	VMOVUPD      128(DX)(R9*1), K2, Z3
-	VMOVUPD      Z3, 384(R11)
+	VMOVUPD      128(DX)(R10*1), K2, Z3
+	VMOVUPD      Z3, 384(R8)
 	VMAXPD       Z3, Z2, Z2
 	VPCMPQ       $0x04, xres64_cols3<>+0(SB), Z1, K1, K2
 	VMOVUPD      6656(AX), Z1
-	VMOVUPD      192(DX)(R9*1), K2, Z1
-	VMOVUPD      Z1, 448(R11)
+	VMOVUPD      192(DX)(R10*1), K2, Z1
+	VMOVUPD      Z1, 448(R8)
 	VMAXPD       Z1, Z2, Z1
 	VPBROADCASTD 8(BX), Z2
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z2, K2
 	VMOVUPD      6656(AX), Z3
-	VMOVUPD      (DX)(R9*2), K2, Z3
-	VMOVUPD      Z3, 512(R11)
+	VMOVUPD      (DX)(R10*2), K2, Z3
+	VMOVUPD      Z3, 512(R8)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z2, K2
 	VMOVUPD      6656(AX), Z4
-	VMOVUPD      64(DX)(R9*2), K2, Z4
-	VMOVUPD      Z4, 576(R11)
+	VMOVUPD      64(DX)(R10*2), K2, Z4
+	VMOVUPD      Z4, 576(R8)
 	VMAXPD       Z4, Z3, Z3
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z2, K2
 	VMOVUPD      6656(AX), Z4
-	VMOVUPD      128(DX)(R9*2), K2, Z4
-	VMOVUPD      Z4, 640(R11)
+	VMOVUPD      128(DX)(R10*2), K2, Z4
+	VMOVUPD      Z4, 640(R8)
 	VMAXPD       Z4, Z3, Z3
 	VPCMPQ       $0x04, xres64_cols3<>+0(SB), Z2, K1, K2
 	VMOVUPD      6656(AX), Z2
-	VMOVUPD      192(DX)(R9*2), K2, Z2
-	VMOVUPD      Z2, 704(R11)
+	VMOVUPD      192(DX)(R10*2), K2, Z2
+	VMOVUPD      Z2, 704(R8)
 	VMAXPD       Z2, Z3, Z2
 	VPBROADCASTD 12(BX), Z3
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z3, K2
 	VMOVUPD      6656(AX), Z4
-	VMOVUPD      (R8), K2, Z4
-	VMOVUPD      Z4, 768(R11)
+	VMOVUPD      (R9), K2, Z4
+	VMOVUPD      Z4, 768(R8)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z3, K2
 	VMOVUPD      6656(AX), Z5
-	VMOVUPD      64(R8), K2, Z5
-	VMOVUPD      Z5, 832(R11)
+	VMOVUPD      64(R9), K2, Z5
+	VMOVUPD      Z5, 832(R8)
 	VMAXPD       Z5, Z4, Z4
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z3, K2
 	VMOVUPD      6656(AX), Z5
-	VMOVUPD      128(R8), K2, Z5
-	VMOVUPD      Z5, 896(R11)
+	VMOVUPD      128(R9), K2, Z5
+	VMOVUPD      Z5, 896(R8)
 	VMAXPD       Z5, Z4, Z4
 	VPCMPQ       $0x04, xres64_cols3<>+0(SB), Z3, K1, K2
 	VMOVUPD      6656(AX), Z3
-	VMOVUPD      192(R8), K2, Z3
-	VMOVUPD      Z3, 960(R11)
+	VMOVUPD      192(R9), K2, Z3
+	VMOVUPD      Z3, 960(R8)
 	VMAXPD       Z3, Z4, Z3
 	VPBROADCASTD 16(BX), Z4
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z4, K2
 	VMOVUPD      6656(AX), Z5
-	VMOVUPD      (DX)(R9*4), K2, Z5
-	VMOVUPD      Z5, 1024(R11)
+	VMOVUPD      (DX)(R10*4), K2, Z5
+	VMOVUPD      Z5, 1024(R8)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z4, K2
 	VMOVUPD      6656(AX), Z6
-	VMOVUPD      64(DX)(R9*4), K2, Z6
-	VMOVUPD      Z6, 1088(R11)
+	VMOVUPD      64(DX)(R10*4), K2, Z6
+	VMOVUPD      Z6, 1088(R8)
 	VMAXPD       Z6, Z5, Z5
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z4, K2
 	VMOVUPD      6656(AX), Z6
-	VMOVUPD      128(DX)(R9*4), K2, Z6
-	VMOVUPD      Z6, 1152(R11)
+	VMOVUPD      128(DX)(R10*4), K2, Z6
+	VMOVUPD      Z6, 1152(R8)
 	VMAXPD       Z6, Z5, Z5
 	VPCMPQ       $0x04, xres64_cols3<>+0(SB), Z4, K1, K2
 	VMOVUPD      6656(AX), Z4
-	VMOVUPD      192(DX)(R9*4), K2, Z4
-	VMOVUPD      Z4, 1216(R11)
+	VMOVUPD      192(DX)(R10*4), K2, Z4
+	VMOVUPD      Z4, 1216(R8)
 	VMAXPD       Z4, Z5, Z4
 	VPBROADCASTD 20(BX), Z5
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z5, K2
 	VMOVUPD      6656(AX), Z6
-	VMOVUPD      (R8)(R9*2), K2, Z6
-	VMOVUPD      Z6, 1280(R11)
+	VMOVUPD      (R9)(R10*2), K2, Z6
+	VMOVUPD      Z6, 1280(R8)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z5, K2
 	VMOVUPD      6656(AX), Z7
-	VMOVUPD      64(R8)(R9*2), K2, Z7
-	VMOVUPD      Z7, 1344(R11)
+	VMOVUPD      64(R9)(R10*2), K2, Z7
+	VMOVUPD      Z7, 1344(R8)
 	VMAXPD       Z7, Z6, Z6
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z5, K2
 	VMOVUPD      6656(AX), Z7
-	VMOVUPD      128(R8)(R9*2), K2, Z7
-	VMOVUPD      Z7, 1408(R11)
+	VMOVUPD      128(R9)(R10*2), K2, Z7
+	VMOVUPD      Z7, 1408(R8)
 	VMAXPD       Z7, Z6, Z6
 	VPCMPQ       $0x04, xres64_cols3<>+0(SB), Z5, K1, K2
 	VMOVUPD      6656(AX), Z5
-	VMOVUPD      192(R8)(R9*2), K2, Z5
-	VMOVUPD      Z5, 1472(R11)
+	VMOVUPD      192(R9)(R10*2), K2, Z5
+	VMOVUPD      Z5, 1472(R8)
 	VMAXPD       Z5, Z6, Z5
 	VPBROADCASTD 24(BX), Z6
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z6, K2
 	VMOVUPD      6656(AX), Z7
-	VMOVUPD      (DX)(R10*2), K2, Z7
-	VMOVUPD      Z7, 1536(R11)
+	VMOVUPD      (DX)(R11*2), K2, Z7
+	VMOVUPD      Z7, 1536(R8)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z6, K2
 	VMOVUPD      6656(AX), Z8
-	VMOVUPD      64(DX)(R10*2), K2, Z8
-	VMOVUPD      Z8, 1600(R11)
+	VMOVUPD      64(DX)(R11*2), K2, Z8
+	VMOVUPD      Z8, 1600(R8)
 	VMAXPD       Z8, Z7, Z7
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z6, K2
 	VMOVUPD      6656(AX), Z8
-	VMOVUPD      128(DX)(R10*2), K2, Z8
-	VMOVUPD      Z8, 1664(R11)
+	VMOVUPD      128(DX)(R11*2), K2, Z8
+	VMOVUPD      Z8, 1664(R8)
 	VMAXPD       Z8, Z7, Z7
 	VPCMPQ       $0x04, xres64_cols3<>+0(SB), Z6, K1, K2
 	VMOVUPD      6656(AX), Z6
-	VMOVUPD      192(DX)(R10*2), K2, Z6
-	VMOVUPD      Z6, 1728(R11)
+	VMOVUPD      192(DX)(R11*2), K2, Z6
+	VMOVUPD      Z6, 1728(R8)
 	VMAXPD       Z6, Z7, Z6
 	VPBROADCASTD 28(BX), Z7
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z7, K2
 	VMOVUPD      6656(AX), Z8
-	VMOVUPD      (R8)(R9*4), K2, Z8
-	VMOVUPD      Z8, 1792(R11)
+	VMOVUPD      (R9)(R10*4), K2, Z8
+	VMOVUPD      Z8, 1792(R8)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z7, K2
 	VMOVUPD      6656(AX), Z9
-	VMOVUPD      64(R8)(R9*4), K2, Z9
-	VMOVUPD      Z9, 1856(R11)
+	VMOVUPD      64(R9)(R10*4), K2, Z9
+	VMOVUPD      Z9, 1856(R8)
 	VMAXPD       Z9, Z8, Z8
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z7, K2
 	VMOVUPD      6656(AX), Z9
-	VMOVUPD      128(R8)(R9*4), K2, Z9
-	VMOVUPD      Z9, 1920(R11)
+	VMOVUPD      128(R9)(R10*4), K2, Z9
+	VMOVUPD      Z9, 1920(R8)
 	VMAXPD       Z9, Z8, Z8
 	VPCMPQ       $0x04, xres64_cols3<>+0(SB), Z7, K1, K2
 	VMOVUPD      6656(AX), Z7
-	VMOVUPD      192(R8)(R9*4), K2, Z7
-	VMOVUPD      Z7, 1984(R11)
+	VMOVUPD      192(R9)(R10*4), K2, Z7
+	VMOVUPD      Z7, 1984(R8)
 	VMAXPD       Z7, Z8, Z7
 
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -102747,42 +102432,42 @@ l_r4groups:
 	VMAXPD     Z2, Z0, Z0
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11), Z1
-	MOVLQSX      4(BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11)(R9*1), Z2
-	MOVLQSX      8(BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11)(R9*2), Z3
-	MOVLQSX      12(BX), R11
-	LEAQ         (R8)(R11*8), R11
-	VBROADCASTSD (R11), Z4
-	MOVLQSX      16(BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11)(R9*4), Z5
-	MOVLQSX      20(BX), R11
-	LEAQ         (R8)(R11*8), R11
-	VBROADCASTSD (R11)(R9*2), Z6
-	MOVLQSX      24(BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11)(R10*2), Z7
-	MOVLQSX      28(BX), R11
-	LEAQ         (R8)(R11*8), R11
-	VBROADCASTSD (R11)(R9*4), Z8
-	MOVL         $0x000000aa, R8
-	KMOVW        R8, K2
+	MOVLQSX      (BX), R12
+	LEAQ         (DX)(R12*8), R12
+	VBROADCASTSD (R12), Z1
+	MOVLQSX      4(BX), R12
+	LEAQ         (DX)(R12*8), R12
+	VBROADCASTSD (R12)(R10*1), Z2
+	MOVLQSX      8(BX), R12
+	LEAQ         (DX)(R12*8), R12
+	VBROADCASTSD (R12)(R10*2), Z3
+	MOVLQSX      12(BX), R12
+	LEAQ         (R9)(R12*8), R12
+	VBROADCASTSD (R12), Z4
+	MOVLQSX      16(BX), R12
+	LEAQ         (DX)(R12*8), R12
+	VBROADCASTSD (R12)(R10*4), Z5
+	MOVLQSX      20(BX), R12
+	LEAQ         (R9)(R12*8), R12
+	VBROADCASTSD (R12)(R10*2), Z6
+	MOVLQSX      24(BX), R12
+	LEAQ         (DX)(R12*8), R12
+	VBROADCASTSD (R12)(R11*2), Z7
+	MOVLQSX      28(BX), R12
+	LEAQ         (R9)(R12*8), R12
+	VBROADCASTSD (R12)(R10*4), Z8
+	MOVL         $0x000000aa, R9
+	KMOVW        R9, K2
 	VBLENDMPD    Z2, Z1, K2, Z1
 	VBLENDMPD    Z4, Z3, K2, Z3
 	VBLENDMPD    Z6, Z5, K2, Z5
 	VBLENDMPD    Z8, Z7, K2, Z7
-	MOVL         $0x000000cc, R8
-	KMOVW        R8, K2
+	MOVL         $0x000000cc, R9
+	KMOVW        R9, K2
 	VBLENDMPD    Z3, Z1, K2, Z1
 	VBLENDMPD    Z7, Z5, K2, Z5
-	MOVL         $0x000000f0, R8
-	KMOVW        R8, K2
+	MOVL         $0x000000f0, R9
+	KMOVW        R9, K2
 	VBLENDMPD    Z5, Z1, K2, Z1
 	VMAXPD       Z1, Z0, Z2
 
@@ -102835,9 +102520,6 @@ l_r4groups:
 	VPADDQ  2432(AX), Z2, Z2
 	VMULPD  Z2, Z3, Z1
 	VMOVUPD Z1, 152(SP)
-	LEAQ    344(SP), R8
-	ADDQ    $0x3f, R8
-	ANDQ    $-64, R8
 
 	// Exp pass from the scratch block (register budget: 3 + 8 sums + 5*4 + 1).
 	VBROADCASTSD 280(SP), Z1
@@ -103781,7 +103463,7 @@ l_r4groups:
 	KANDW   K3, K2, K2
 	VMOVAPD Z5, K2, Z2
 	VMOVUPD Z2, (CX)
-	LEAQ    (DX)(R9*8), DX
+	LEAQ    (DX)(R10*8), DX
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000020, BX
 	SUBQ    $0x08, SI
@@ -103802,15 +103484,12 @@ l_r4solo:
 	JMP   l_r4groups
 
 l_r4one:
-	MOVLQSX (BX), R8
-	TESTQ   R8, R8
+	MOVLQSX (BX), R9
+	TESTQ   R9, R9
 	JS      l_r4oignored
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         344(SP), R8
-	ADDQ         $0x3f, R8
-	ANDQ         $-64, R8
 	VPBROADCASTD (BX), Z0
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z0, K2
 	VMOVUPD      6656(AX), Z1
@@ -103856,8 +103535,8 @@ l_r4one:
 	VMAXPD     Z1, Z0, Z0
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (BX), R8
-	VBROADCASTSD (DX)(R8*8), Z1
+	MOVLQSX      (BX), R9
+	VBROADCASTSD (DX)(R9*8), Z1
 	VMAXPD       Z1, Z0, Z2
 
 	// Others' max more than confidentMargin (float64: confidentMargin64)
@@ -103909,9 +103588,6 @@ l_r4one:
 	VPADDQ  2432(AX), Z2, Z2
 	VMULPD  Z2, Z3, Z1
 	VMOVUPD Z1, 152(SP)
-	LEAQ    344(SP), R8
-	ADDQ    $0x3f, R8
-	ANDQ    $-64, R8
 
 	// Exp pass from the scratch block (register budget: 3 + 8 sums + 5*4 + 1).
 	VBROADCASTSD 280(SP), Z1
@@ -104135,234 +103811,231 @@ l_r4skip:
 	// Rows of 5 float64 vectors, the last masked: resident.
 	CMPQ    DI, $0x00000028
 	JA      l_r5skip
-	MOVQ    DI, R8
-	SUBQ    $0x00000020, R8
-	LEAQ    ktab<>+0(SB), R9
-	MOVWLZX (R9)(R8*2), R8
-	KMOVW   R8, K1
 	MOVQ    DI, R9
-	SHLQ    $0x03, R9
-	LEAQ    (R9)(R9*2), R10
+	SUBQ    $0x00000020, R9
+	LEAQ    ktab<>+0(SB), R10
+	MOVWLZX (R10)(R9*2), R9
+	KMOVW   R9, K1
+	MOVQ    DI, R10
+	SHLQ    $0x03, R10
+	LEAQ    (R10)(R10*2), R11
 
 l_r5groups:
 	CMPQ  SI, $0x08
 	JL    l_r5rest
-	MOVL  (BX), R8
-	ORL   4(BX), R8
-	ORL   8(BX), R8
-	ORL   12(BX), R8
-	ORL   16(BX), R8
-	ORL   20(BX), R8
-	ORL   24(BX), R8
-	ORL   28(BX), R8
-	TESTL R8, R8
+	MOVL  (BX), R9
+	ORL   4(BX), R9
+	ORL   8(BX), R9
+	ORL   12(BX), R9
+	ORL   16(BX), R9
+	ORL   20(BX), R9
+	ORL   24(BX), R9
+	ORL   28(BX), R9
+	TESTL R9, R9
 	JS    l_r5bail
-	LEAQ  (DX)(R10*1), R8
+	LEAQ  (DX)(R11*1), R9
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         344(SP), R11
-	ADDQ         $0x3f, R11
-	ANDQ         $-64, R11
 	VPBROADCASTD (BX), Z0
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z0, K2
 	VMOVUPD      6656(AX), Z1
 	VMOVUPD      (DX), K2, Z1
-	VMOVUPD      Z1, (R11)
+	VMOVUPD      Z1, (R8)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z0, K2
 	VMOVUPD      6656(AX), Z2
 	VMOVUPD      64(DX), K2, Z2
-	VMOVUPD      Z2, 64(R11)
+	VMOVUPD      Z2, 64(R8)
 	VMAXPD       Z2, Z1, Z1
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z0, K2
 	VMOVUPD      6656(AX), Z2
 	VMOVUPD      128(DX), K2, Z2
-	VMOVUPD      Z2, 128(R11)
+	VMOVUPD      Z2, 128(R8)
 	VMAXPD       Z2, Z1, Z1
 	VPCMPQ       $0x04, xres64_cols3<>+0(SB), Z0, K2
 	VMOVUPD      6656(AX), Z2
 	VMOVUPD      192(DX), K2, Z2
-	VMOVUPD      Z2, 192(R11)
+	VMOVUPD      Z2, 192(R8)
 	VMAXPD       Z2, Z1, Z1
 	VPCMPQ       $0x04, xres64_cols4<>+0(SB), Z0, K1, K2
 	VMOVUPD      6656(AX), Z0
 	VMOVUPD      256(DX), K2, Z0
-	VMOVUPD      Z0, 256(R11)
+	VMOVUPD      Z0, 256(R8)
 	VMAXPD       Z0, Z1, Z0
 	VPBROADCASTD 4(BX), Z1
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z1, K2
 	VMOVUPD      6656(AX), Z2
-	VMOVUPD      (DX)(R9*1), K2, Z2
-	VMOVUPD      Z2, 320(R11)
+	VMOVUPD      (DX)(R10*1), K2, Z2
+	VMOVUPD      Z2, 320(R8)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z1, K2
 	VMOVUPD      6656(AX), Z3
-	VMOVUPD      64(DX)(R9*1), K2, Z3
-	VMOVUPD      Z3, 384(R11)
+	VMOVUPD      64(DX)(R10*1), K2, Z3
+	VMOVUPD      Z3, 384(R8)
 	VMAXPD       Z3, Z2, Z2
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z1, K2
 	VMOVUPD      6656(AX), Z3
-	VMOVUPD      128(DX)(R9*1), K2, Z3
-	VMOVUPD      Z3, 448(R11)
+	VMOVUPD      128(DX)(R10*1), K2, Z3
+	VMOVUPD      Z3, 448(R8)
 	VMAXPD       Z3, Z2, Z2
 	VPCMPQ       $0x04, xres64_cols3<>+0(SB), Z1, K2
 	VMOVUPD      6656(AX), Z3
-	VMOVUPD      192(DX)(R9*1), K2, Z3
-	VMOVUPD      Z3, 512(R11)
+	VMOVUPD      192(DX)(R10*1), K2, Z3
+	VMOVUPD      Z3, 512(R8)
 	VMAXPD       Z3, Z2, Z2
 	VPCMPQ       $0x04, xres64_cols4<>+0(SB), Z1, K1, K2
 	VMOVUPD      6656(AX), Z1
-	VMOVUPD      256(DX)(R9*1), K2, Z1
-	VMOVUPD      Z1, 576(R11)
+	VMOVUPD      256(DX)(R10*1), K2, Z1
+	VMOVUPD      Z1, 576(R8)
 	VMAXPD       Z1, Z2, Z1
 	VPBROADCASTD 8(BX), Z2
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z2, K2
 	VMOVUPD      6656(AX), Z3
-	VMOVUPD      (DX)(R9*2), K2, Z3
-	VMOVUPD      Z3, 640(R11)
+	VMOVUPD      (DX)(R10*2), K2, Z3
+	VMOVUPD      Z3, 640(R8)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z2, K2
 	VMOVUPD      6656(AX), Z4
-	VMOVUPD      64(DX)(R9*2), K2, Z4
-	VMOVUPD      Z4, 704(R11)
+	VMOVUPD      64(DX)(R10*2), K2, Z4
+	VMOVUPD      Z4, 704(R8)
 	VMAXPD       Z4, Z3, Z3
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z2, K2
 	VMOVUPD      6656(AX), Z4
-	VMOVUPD      128(DX)(R9*2), K2, Z4
-	VMOVUPD      Z4, 768(R11)
+	VMOVUPD      128(DX)(R10*2), K2, Z4
+	VMOVUPD      Z4, 768(R8)
 	VMAXPD       Z4, Z3, Z3
 	VPCMPQ       $0x04, xres64_cols3<>+0(SB), Z2, K2
 	VMOVUPD      6656(AX), Z4
-	VMOVUPD      192(DX)(R9*2), K2, Z4
-	VMOVUPD      Z4, 832(R11)
+	VMOVUPD      192(DX)(R10*2), K2, Z4
+	VMOVUPD      Z4, 832(R8)
 	VMAXPD       Z4, Z3, Z3
 	VPCMPQ       $0x04, xres64_cols4<>+0(SB), Z2, K1, K2
 	VMOVUPD      6656(AX), Z2
-	VMOVUPD      256(DX)(R9*2), K2, Z2
-	VMOVUPD      Z2, 896(R11)
+	VMOVUPD      256(DX)(R10*2), K2, Z2
+	VMOVUPD      Z2, 896(R8)
 	VMAXPD       Z2, Z3, Z2
 	VPBROADCASTD 12(BX), Z3
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z3, K2
 	VMOVUPD      6656(AX), Z4
-	VMOVUPD      (R8), K2, Z4
-	VMOVUPD      Z4, 960(R11)
+	VMOVUPD      (R9), K2, Z4
+	VMOVUPD      Z4, 960(R8)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z3, K2
 	VMOVUPD      6656(AX), Z5
-	VMOVUPD      64(R8), K2, Z5
-	VMOVUPD      Z5, 1024(R11)
+	VMOVUPD      64(R9), K2, Z5
+	VMOVUPD      Z5, 1024(R8)
 	VMAXPD       Z5, Z4, Z4
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z3, K2
 	VMOVUPD      6656(AX), Z5
-	VMOVUPD      128(R8), K2, Z5
-	VMOVUPD      Z5, 1088(R11)
+	VMOVUPD      128(R9), K2, Z5
+	VMOVUPD      Z5, 1088(R8)
 	VMAXPD       Z5, Z4, Z4
 	VPCMPQ       $0x04, xres64_cols3<>+0(SB), Z3, K2
 	VMOVUPD      6656(AX), Z5
-	VMOVUPD      192(R8), K2, Z5
-	VMOVUPD      Z5, 1152(R11)
+	VMOVUPD      192(R9), K2, Z5
+	VMOVUPD      Z5, 1152(R8)
 	VMAXPD       Z5, Z4, Z4
 	VPCMPQ       $0x04, xres64_cols4<>+0(SB), Z3, K1, K2
 	VMOVUPD      6656(AX), Z3
-	VMOVUPD      256(R8), K2, Z3
-	VMOVUPD      Z3, 1216(R11)
+	VMOVUPD      256(R9), K2, Z3
+	VMOVUPD      Z3, 1216(R8)
 	VMAXPD       Z3, Z4, Z3
 	VPBROADCASTD 16(BX), Z4
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z4, K2
 	VMOVUPD      6656(AX), Z5
-	VMOVUPD      (DX)(R9*4), K2, Z5
-	VMOVUPD      Z5, 1280(R11)
+	VMOVUPD      (DX)(R10*4), K2, Z5
+	VMOVUPD      Z5, 1280(R8)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z4, K2
 	VMOVUPD      6656(AX), Z6
-	VMOVUPD      64(DX)(R9*4), K2, Z6
-	VMOVUPD      Z6, 1344(R11)
+	VMOVUPD      64(DX)(R10*4), K2, Z6
+	VMOVUPD      Z6, 1344(R8)
 	VMAXPD       Z6, Z5, Z5
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z4, K2
 	VMOVUPD      6656(AX), Z6
-	VMOVUPD      128(DX)(R9*4), K2, Z6
-	VMOVUPD      Z6, 1408(R11)
+	VMOVUPD      128(DX)(R10*4), K2, Z6
+	VMOVUPD      Z6, 1408(R8)
 	VMAXPD       Z6, Z5, Z5
 	VPCMPQ       $0x04, xres64_cols3<>+0(SB), Z4, K2
 	VMOVUPD      6656(AX), Z6
-	VMOVUPD      192(DX)(R9*4), K2, Z6
-	VMOVUPD      Z6, 1472(R11)
+	VMOVUPD      192(DX)(R10*4), K2, Z6
+	VMOVUPD      Z6, 1472(R8)
 	VMAXPD       Z6, Z5, Z5
 	VPCMPQ       $0x04, xres64_cols4<>+0(SB), Z4, K1, K2
 	VMOVUPD      6656(AX), Z4
-	VMOVUPD      256(DX)(R9*4), K2, Z4
-	VMOVUPD      Z4, 1536(R11)
+	VMOVUPD      256(DX)(R10*4), K2, Z4
+	VMOVUPD      Z4, 1536(R8)
 	VMAXPD       Z4, Z5, Z4
 	VPBROADCASTD 20(BX), Z5
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z5, K2
 	VMOVUPD      6656(AX), Z6
-	VMOVUPD      (R8)(R9*2), K2, Z6
-	VMOVUPD      Z6, 1600(R11)
+	VMOVUPD      (R9)(R10*2), K2, Z6
+	VMOVUPD      Z6, 1600(R8)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z5, K2
 	VMOVUPD      6656(AX), Z7
-	VMOVUPD      64(R8)(R9*2), K2, Z7
-	VMOVUPD      Z7, 1664(R11)
+	VMOVUPD      64(R9)(R10*2), K2, Z7
+	VMOVUPD      Z7, 1664(R8)
 	VMAXPD       Z7, Z6, Z6
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z5, K2
 	VMOVUPD      6656(AX), Z7
-	VMOVUPD      128(R8)(R9*2), K2, Z7
-	VMOVUPD      Z7, 1728(R11)
+	VMOVUPD      128(R9)(R10*2), K2, Z7
+	VMOVUPD      Z7, 1728(R8)
 	VMAXPD       Z7, Z6, Z6
 	VPCMPQ       $0x04, xres64_cols3<>+0(SB), Z5, K2
 	VMOVUPD      6656(AX), Z7
-	VMOVUPD      192(R8)(R9*2), K2, Z7
-	VMOVUPD      Z7, 1792(R11)
+	VMOVUPD      192(R9)(R10*2), K2, Z7
+	VMOVUPD      Z7, 1792(R8)
 	VMAXPD       Z7, Z6, Z6
 	VPCMPQ       $0x04, xres64_cols4<>+0(SB), Z5, K1, K2
 	VMOVUPD      6656(AX), Z5
-	VMOVUPD      256(R8)(R9*2), K2, Z5
-	VMOVUPD      Z5, 1856(R11)
+	VMOVUPD      256(R9)(R10*2), K2, Z5
+	VMOVUPD      Z5, 1856(R8)
 	VMAXPD       Z5, Z6, Z5
 	VPBROADCASTD 24(BX), Z6
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z6, K2
 	VMOVUPD      6656(AX), Z7
-	VMOVUPD      (DX)(R10*2), K2, Z7
-	VMOVUPD      Z7, 1920(R11)
+	VMOVUPD      (DX)(R11*2), K2, Z7
+	VMOVUPD      Z7, 1920(R8)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z6, K2
 	VMOVUPD      6656(AX), Z8
-	VMOVUPD      64(DX)(R10*2), K2, Z8
-	VMOVUPD      Z8, 1984(R11)
+	VMOVUPD      64(DX)(R11*2), K2, Z8
+	VMOVUPD      Z8, 1984(R8)
 	VMAXPD       Z8, Z7, Z7
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z6, K2
 	VMOVUPD      6656(AX), Z8
-	VMOVUPD      128(DX)(R10*2), K2, Z8
-	VMOVUPD      Z8, 2048(R11)
+	VMOVUPD      128(DX)(R11*2), K2, Z8
+	VMOVUPD      Z8, 2048(R8)
 	VMAXPD       Z8, Z7, Z7
 	VPCMPQ       $0x04, xres64_cols3<>+0(SB), Z6, K2
 	VMOVUPD      6656(AX), Z8
-	VMOVUPD      192(DX)(R10*2), K2, Z8
-	VMOVUPD      Z8, 2112(R11)
+	VMOVUPD      192(DX)(R11*2), K2, Z8
+	VMOVUPD      Z8, 2112(R8)
 	VMAXPD       Z8, Z7, Z7
 	VPCMPQ       $0x04, xres64_cols4<>+0(SB), Z6, K1, K2
 	VMOVUPD      6656(AX), Z6
-	VMOVUPD      256(DX)(R10*2), K2, Z6
-	VMOVUPD      Z6, 2176(R11)
+	VMOVUPD      256(DX)(R11*2), K2, Z6
+	VMOVUPD      Z6, 2176(R8)
 	VMAXPD       Z6, Z7, Z6
 	VPBROADCASTD 28(BX), Z7
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z7, K2
 	VMOVUPD      6656(AX), Z8
-	VMOVUPD      (R8)(R9*4), K2, Z8
-	VMOVUPD      Z8, 2240(R11)
+	VMOVUPD      (R9)(R10*4), K2, Z8
+	VMOVUPD      Z8, 2240(R8)
 	VPCMPQ       $0x04, xres64_cols1<>+0(SB), Z7, K2
 	VMOVUPD      6656(AX), Z9
-	VMOVUPD      64(R8)(R9*4), K2, Z9
-	VMOVUPD      Z9, 2304(R11)
+	VMOVUPD      64(R9)(R10*4), K2, Z9
+	VMOVUPD      Z9, 2304(R8)
 	VMAXPD       Z9, Z8, Z8
 	VPCMPQ       $0x04, xres64_cols2<>+0(SB), Z7, K2
 	VMOVUPD      6656(AX), Z9
-	VMOVUPD      128(R8)(R9*4), K2, Z9
-	VMOVUPD      Z9, 2368(R11)
+	VMOVUPD      128(R9)(R10*4), K2, Z9
+	VMOVUPD      Z9, 2368(R8)
 	VMAXPD       Z9, Z8, Z8
 	VPCMPQ       $0x04, xres64_cols3<>+0(SB), Z7, K2
 	VMOVUPD      6656(AX), Z9
-	VMOVUPD      192(R8)(R9*4), K2, Z9
-	VMOVUPD      Z9, 2432(R11)
+	VMOVUPD      192(R9)(R10*4), K2, Z9
+	VMOVUPD      Z9, 2432(R8)
 	VMAXPD       Z9, Z8, Z8
 	VPCMPQ       $0x04, xres64_cols4<>+0(SB), Z7, K1, K2
 	VMOVUPD      6656(AX), Z7
-	VMOVUPD      256(R8)(R9*4), K2, Z7
-	VMOVUPD      Z7, 2496(R11)
+	VMOVUPD      256(R9)(R10*4), K2, Z7
+	VMOVUPD      Z7, 2496(R8)
 	VMAXPD       Z7, Z8, Z7
 
 	// A transposing tree: row i's value to 64-bit lane i.
@@ -104389,42 +104062,42 @@ l_r5groups:
 	VMAXPD     Z2, Z0, Z0
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11), Z1
-	MOVLQSX      4(BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11)(R9*1), Z2
-	MOVLQSX      8(BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11)(R9*2), Z3
-	MOVLQSX      12(BX), R11
-	LEAQ         (R8)(R11*8), R11
-	VBROADCASTSD (R11), Z4
-	MOVLQSX      16(BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11)(R9*4), Z5
-	MOVLQSX      20(BX), R11
-	LEAQ         (R8)(R11*8), R11
-	VBROADCASTSD (R11)(R9*2), Z6
-	MOVLQSX      24(BX), R11
-	LEAQ         (DX)(R11*8), R11
-	VBROADCASTSD (R11)(R10*2), Z7
-	MOVLQSX      28(BX), R11
-	LEAQ         (R8)(R11*8), R11
-	VBROADCASTSD (R11)(R9*4), Z8
-	MOVL         $0x000000aa, R8
-	KMOVW        R8, K2
+	MOVLQSX      (BX), R12
+	LEAQ         (DX)(R12*8), R12
+	VBROADCASTSD (R12), Z1
+	MOVLQSX      4(BX), R12
+	LEAQ         (DX)(R12*8), R12
+	VBROADCASTSD (R12)(R10*1), Z2
+	MOVLQSX      8(BX), R12
+	LEAQ         (DX)(R12*8), R12
+	VBROADCASTSD (R12)(R10*2), Z3
+	MOVLQSX      12(BX), R12
+	LEAQ         (R9)(R12*8), R12
+	VBROADCASTSD (R12), Z4
+	MOVLQSX      16(BX), R12
+	LEAQ         (DX)(R12*8), R12
+	VBROADCASTSD (R12)(R10*4), Z5
+	MOVLQSX      20(BX), R12
+	LEAQ         (R9)(R12*8), R12
+	VBROADCASTSD (R12)(R10*2), Z6
+	MOVLQSX      24(BX), R12
+	LEAQ         (DX)(R12*8), R12
+	VBROADCASTSD (R12)(R11*2), Z7
+	MOVLQSX      28(BX), R12
+	LEAQ         (R9)(R12*8), R12
+	VBROADCASTSD (R12)(R10*4), Z8
+	MOVL         $0x000000aa, R9
+	KMOVW        R9, K2
 	VBLENDMPD    Z2, Z1, K2, Z1
 	VBLENDMPD    Z4, Z3, K2, Z3
 	VBLENDMPD    Z6, Z5, K2, Z5
 	VBLENDMPD    Z8, Z7, K2, Z7
-	MOVL         $0x000000cc, R8
-	KMOVW        R8, K2
+	MOVL         $0x000000cc, R9
+	KMOVW        R9, K2
 	VBLENDMPD    Z3, Z1, K2, Z1
 	VBLENDMPD    Z7, Z5, K2, Z5
-	MOVL         $0x000000f0, R8
-	KMOVW        R8, K2
+	MOVL         $0x000000f0, R9
+	KMOVW        R9, K2
 	VBLENDMPD    Z5, Z1, K2, Z1
 	VMAXPD       Z1, Z0, Z2
 
@@ -104477,9 +104150,6 @@ l_r5groups:
 	VPADDQ  2432(AX), Z2, Z2
 	VMULPD  Z2, Z3, Z1
 	VMOVUPD Z1, 152(SP)
-	LEAQ    344(SP), R8
-	ADDQ    $0x3f, R8
-	ANDQ    $-64, R8
 
 	// Exp pass from the scratch block (register budget: 3 + 8 sums + 5*4 + 1).
 	VBROADCASTSD 280(SP), Z1
@@ -105623,7 +105293,7 @@ l_r5groups:
 	KANDW   K3, K2, K2
 	VMOVAPD Z5, K2, Z2
 	VMOVUPD Z2, (CX)
-	LEAQ    (DX)(R9*8), DX
+	LEAQ    (DX)(R10*8), DX
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000020, BX
 	SUBQ    $0x08, SI
@@ -105644,15 +105314,12 @@ l_r5solo:
 	JMP   l_r5groups
 
 l_r5one:
-	MOVLQSX (BX), R8
-	TESTQ   R8, R8
+	MOVLQSX (BX), R9
+	TESTQ   R9, R9
 	JS      l_r5oignored
 
 	// Load the rows, each target's lane (and the tail's) -Inf, to the
 	// scratch block; the others' max.
-	LEAQ         344(SP), R8
-	ADDQ         $0x3f, R8
-	ANDQ         $-64, R8
 	VPBROADCASTD (BX), Z0
 	VPCMPQ       $0x04, xres64_cols0<>+0(SB), Z0, K2
 	VMOVUPD      6656(AX), Z1
@@ -105703,8 +105370,8 @@ l_r5one:
 	VMAXPD     Z1, Z0, Z0
 
 	// s_t of each row in its lane (solo: every lane).
-	MOVLQSX      (BX), R8
-	VBROADCASTSD (DX)(R8*8), Z1
+	MOVLQSX      (BX), R9
+	VBROADCASTSD (DX)(R9*8), Z1
 	VMAXPD       Z1, Z0, Z2
 
 	// Others' max more than confidentMargin (float64: confidentMargin64)
@@ -105756,9 +105423,6 @@ l_r5one:
 	VPADDQ  2432(AX), Z2, Z2
 	VMULPD  Z2, Z3, Z1
 	VMOVUPD Z1, 152(SP)
-	LEAQ    344(SP), R8
-	ADDQ    $0x3f, R8
-	ANDQ    $-64, R8
 
 	// Exp pass from the scratch block (register budget: 3 + 8 sums + 5*4 + 1).
 	VBROADCASTSD 280(SP), Z1

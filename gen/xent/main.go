@@ -954,6 +954,7 @@ type xentRows struct {
 	lossp, dsp, srcp, labp, rows Register
 	st, et, etail                Mem
 	etv                          Mem   // the long rows' target vector's e (expPass.etv)
+	block                        Mem   // the resident rows' scratch block, aligned (resScratch)
 	sts, ets, etails             []Mem // the short path's, by slot
 	mtmp                         Mem   // the short path's maxima (AVX2)
 	quadLoc                      xquadLocals

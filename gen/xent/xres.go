@@ -111,7 +111,8 @@ type xresLocals struct {
 	hold, sums Mem
 }
 
-// resScratch returns the scratch block, aligned to 64 bytes.
+// resScratch returns the scratch block, aligned to 64 bytes (resRows
+// takes it once, as x.block, for every group of the function).
 func (x *xentRows) resScratch(loc xresLocals) Mem {
 	b := GP64()
 	LEAQ(loc.scratch, b)
@@ -127,6 +128,9 @@ func (x *xentRows) resRows(pre string, loc xresLocals, done string) {
 	what := ""
 	if x.d.Size == 8 {
 		what = " float64"
+	}
+	if x.part.last > r.resHeldVecs() {
+		x.block = x.resScratch(loc)
 	}
 	for v := x.part.first; v <= x.part.last; v++ {
 		vp := fmt.Sprintf("%s%d", pre, v)
@@ -242,7 +246,7 @@ func (x *xentRows) resGroup(pre string, v, k int, s slots, mask Mask, loc xresLo
 	when := dsBefore
 	switch {
 	case x.resTailOK(v):
-		es := x.resScratch(loc)
+		es := x.block
 		var om []VecVirtual
 		st := x.resTargets(s, k)
 		xs, om = x.resLoadTail(v, k, s, mask, es)
@@ -261,7 +265,7 @@ func (x *xentRows) resGroup(pre string, v, k int, s slots, mask Mask, loc xresLo
 		}
 	default: // AVX2: read twice, through the scratch block (xres2r.go)
 		when = dsAfter
-		keep := x.resScratch(loc)
+		keep := x.block
 		st := x.resTargets(s, k)
 		m, _ := x.resMax(x.resMaxKeepY(v, k, s, mask, keep), func() VecVirtual { return st }, bail)
 		et, dt, o = x.resExpReloadY(v, k, m, st, loc, keep)
@@ -519,7 +523,7 @@ func (x *xentRows) resDS(v, k int, xs [][]VecVirtual, o, z VecVirtual, s slots, 
 	}
 	var es Mem
 	if v > x.resHeldVecs() {
-		es = x.resScratch(loc)
+		es = x.block
 	}
 	Comment("ds = e * g/Z, the rows' vectors as held (or from the scratch block).")
 	ds := x.dsSlots(s, k)

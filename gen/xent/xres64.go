@@ -226,7 +226,7 @@ func (x *xentRows) res64DS(v, k int, xs [][]VecVirtual, o, z VecVirtual, s slots
 	VMOVUPD(dt, loc.tmp)
 	var es Mem
 	if xs == nil {
-		es = x.resScratch(loc)
+		es = x.block
 	}
 	Comment("ds = e * g/Z, the rows' vectors as held (or from the scratch block).")
 	ds := x.dsSlots(s, k)

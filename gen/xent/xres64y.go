@@ -107,7 +107,7 @@ func (x *xentRows) res64ExpChunk() int {
 func (x *xentRows) res64LoadScratch(v, k int, s slots, mask Mask, loc xresLocals) (om []VecVirtual) {
 	Comment("Load the rows, each target's lane (and the tail's) -Inf, to the",
 		"scratch block; the others' max.")
-	es := x.resScratch(loc)
+	es := x.block
 	om = make([]VecVirtual, k)
 	for i := range om {
 		lab := x.resLabel(i)
@@ -142,7 +142,7 @@ func (x *xentRows) res64ExpScratch(v, k int, m, st VecVirtual, loc xresLocals) (
 	VMOVAPD(dt, et)
 	xe.exp([]VecVirtual{et})
 	VMOVUPD(et, loc.hold)
-	es := x.resScratch(loc)
+	es := x.block
 	chunk := x.res64ExpChunk()
 	Comment(fmt.Sprintf("Exp pass from the scratch block (register budget: %d + %d sums + %d*%d + 1).",
 		xres64yScratchLive, r.groupRows(), chunk, xres64yExpRegs))
